@@ -1,0 +1,45 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "trustgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "trustgate", targets: ["trustgate"]),
+        .library(name: "TrustGatePKI", targets: ["TrustGatePKI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // PKI: keys, creation, codecs, inspection, pins, chains.
+        .target(
+            name: "TrustGatePKI",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        // CLI: argument parsing, output formatting, exit codes; no business logic.
+        .target(
+            name: "TrustGateCLI",
+            dependencies: [
+                "TrustGatePKI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "trustgate", dependencies: ["TrustGateCLI"]),
+        // Test-only helpers: temporary directories, openssl/certtool runners, a test PKI in code.
+        .target(name: "TrustGateTesting", dependencies: ["TrustGatePKI"]),
+        .testTarget(name: "TrustGatePKITests", dependencies: ["TrustGatePKI", "TrustGateTesting"]),
+        .testTarget(
+            name: "TrustGateCLITests",
+            dependencies: ["trustgate", "TrustGatePKI", "TrustGateTesting"]
+        ),
+    ]
+)

@@ -1,0 +1,77 @@
+/// The one error type of the PKI layer.
+///
+/// Shaped like swift-certificates' `CertificateError`: a `code` over a private enum, static factories,
+/// a `reason` a user can read, and the input file where one is involved. Throw only for malformed input
+/// and impossible requests; a certificate that is well-formed but not acceptable is a value, not an error.
+public struct PKIError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What kind of failure this is; decides the exit code the CLI maps it to.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Backing: Hashable, Sendable {
+            case malformedInput
+            case unsupportedInput
+            case invalidRequest
+            case creationFailed
+        }
+
+        fileprivate var backing: Backing
+
+        /// The input could not be decoded: bad PEM/DER, truncated, wrong kind of object.
+        public static let malformedInput = Code(backing: .malformedInput)
+        /// The input is well-formed but uses something TrustGate does not read.
+        public static let unsupportedInput = Code(backing: .unsupportedInput)
+        /// The request itself cannot be carried out (e.g. a leaf without an issuer).
+        public static let invalidRequest = Code(backing: .invalidRequest)
+        /// Key generation or signing failed in the crypto library.
+        public static let creationFailed = Code(backing: .creationFailed)
+
+        public var description: String {
+            switch backing {
+            case .malformedInput: return "malformed-input"
+            case .unsupportedInput: return "unsupported-input"
+            case .invalidRequest: return "invalid-request"
+            case .creationFailed: return "creation-failed"
+            }
+        }
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// The sentence a user reads: why it failed.
+    public var reason: String
+    /// A suggestion for what to do instead, if there is a useful one.
+    public var hint: String?
+    /// The input file the failure is about, if one is involved.
+    public var file: String?
+
+    public var description: String {
+        if let file { return "\(reason) (\(file))" }
+        return reason
+    }
+
+    /// The same error, attributed to an input file.
+    public func about(file: String?) -> PKIError {
+        var copy = self
+        if copy.file == nil { copy.file = file }
+        return copy
+    }
+
+    /// The input could not be decoded.
+    public static func malformedInput(_ reason: String, hint: String? = nil, file: String? = nil) -> PKIError {
+        PKIError(code: .malformedInput, reason: reason, hint: hint, file: file)
+    }
+
+    /// The input uses something TrustGate does not read.
+    public static func unsupportedInput(_ reason: String, hint: String? = nil, file: String? = nil) -> PKIError {
+        PKIError(code: .unsupportedInput, reason: reason, hint: hint, file: file)
+    }
+
+    /// The request cannot be carried out as asked.
+    public static func invalidRequest(_ reason: String, hint: String? = nil) -> PKIError {
+        PKIError(code: .invalidRequest, reason: reason, hint: hint, file: nil)
+    }
+
+    /// Key generation or signing failed.
+    public static func creationFailed(_ reason: String) -> PKIError {
+        PKIError(code: .creationFailed, reason: reason, hint: nil, file: nil)
+    }
+}

@@ -1,0 +1,186 @@
+import Crypto
+import SwiftASN1
+import X509
+import _CryptoExtras
+
+/// A private key TrustGate can sign with, whatever format it was read from.
+///
+/// Written out only as unencrypted PKCS#8 PEM (what OpenSSL 3, GnuTLS, Go and Java all read), always to a
+/// 0600 file; its bytes never go to logs or standard output.
+public struct PrivateKeyMaterial: Sendable {
+    /// The concrete key.
+    public enum Backing: Sendable {
+        case p256(P256.Signing.PrivateKey)
+        case p384(P384.Signing.PrivateKey)
+        case p521(P521.Signing.PrivateKey)
+        case rsa(_RSA.Signing.PrivateKey)
+        case ed25519(Curve25519.Signing.PrivateKey)
+    }
+
+    public let backing: Backing
+
+    public init(_ backing: Backing) {
+        self.backing = backing
+    }
+
+    /// The key as swift-certificates signs with it.
+    public var certificateKey: Certificate.PrivateKey {
+        switch backing {
+        case .p256(let key): return Certificate.PrivateKey(key)
+        case .p384(let key): return Certificate.PrivateKey(key)
+        case .p521(let key): return Certificate.PrivateKey(key)
+        case .rsa(let key): return Certificate.PrivateKey(key)
+        case .ed25519(let key): return Certificate.PrivateKey(key)
+        }
+    }
+
+    /// The matching public key, as it goes into a certificate.
+    public var publicKey: Certificate.PublicKey { certificateKey.publicKey }
+
+    /// The DER SubjectPublicKeyInfo of the public key.
+    public var subjectPublicKeyInfo: [UInt8] {
+        var serializer = DER.Serializer()
+        // Serialising a key the library just made cannot fail; an empty result never matches a certificate.
+        guard (try? serializer.serialize(publicKey)) != nil else { return [] }
+        return serializer.serializedBytes
+    }
+
+    /// Algorithm and size.
+    public var description: KeyDescription {
+        switch backing {
+        case .p256: return KeyDescription(algorithm: "EC", bits: 256, curve: "P-256")
+        case .p384: return KeyDescription(algorithm: "EC", bits: 384, curve: "P-384")
+        case .p521: return KeyDescription(algorithm: "EC", bits: 521, curve: "P-521")
+        case .rsa(let key): return KeyDescription(algorithm: "RSA", bits: key.keySizeInBits)
+        case .ed25519: return KeyDescription(algorithm: "Ed25519", bits: 256)
+        }
+    }
+
+    /// The signature algorithm a CA with this key signs with: SHA-256 for P-256 and RSA, SHA-384 for P-384.
+    public var defaultSignatureAlgorithm: Certificate.SignatureAlgorithm {
+        switch backing {
+        case .p256: return .ecdsaWithSHA256
+        case .p384: return .ecdsaWithSHA384
+        case .p521: return .ecdsaWithSHA512
+        case .rsa: return .sha256WithRSAEncryption
+        case .ed25519: return .ed25519
+        }
+    }
+
+    /// Unencrypted PKCS#8 DER.
+    public func pkcs8DER() throws(PKIError) -> [UInt8] {
+        switch backing {
+        case .rsa(let key):
+            return Array(key.pkcs8DERRepresentation)
+        default:
+            do {
+                return try certificateKey.serializeAsPEM().derBytes
+            } catch {
+                throw .creationFailed("cannot encode the private key: \(error)")
+            }
+        }
+    }
+
+    /// Unencrypted PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+    public func pkcs8PEM() throws(PKIError) -> String {
+        PEMBlock(label: "PRIVATE KEY", der: try pkcs8DER()).encoded()
+    }
+
+    /// Whether this key is the private half of the certificate's public key.
+    public func matches(_ certificate: ParsedCertificate) -> Bool {
+        subjectPublicKeyInfo == certificate.subjectPublicKeyInfo
+    }
+}
+
+extension PrivateKeyMaterial {
+    /// Reads a private key from a PEM block: PKCS#8 (`PRIVATE KEY`), SEC1 (`EC PRIVATE KEY`) or
+    /// PKCS#1 (`RSA PRIVATE KEY`).
+    public init(pemBlock block: PEMBlock) throws(PKIError) {
+        switch block.label {
+        case "PRIVATE KEY":
+            try self.init(pkcs8DER: block.der)
+        case "EC PRIVATE KEY":
+            try self.init(sec1DER: block.der)
+        case "RSA PRIVATE KEY":
+            try self.init(rsaDER: block.der)
+        case "ENCRYPTED PRIVATE KEY":
+            throw .unsupportedInput(
+                "the private key is encrypted (PKCS#8 ENCRYPTED PRIVATE KEY)",
+                hint: "decrypt it first: openssl pkcs8 -in KEY -out KEY.plain (prompts for the password)"
+            )
+        default:
+            throw .malformedInput("a PEM block labelled \(block.label) is not a private key")
+        }
+    }
+
+    /// Reads an unencrypted PKCS#8 private key.
+    public init(pkcs8DER der: [UInt8]) throws(PKIError) {
+        guard let fields = try? PKCS8Fields(der: der) else {
+            throw .malformedInput("not a readable PKCS#8 private key")
+        }
+        switch fields.algorithmOID {
+        case "1.2.840.113549.1.1.1":
+            try self.init(rsaDER: fields.privateKey)
+        case "1.2.840.10045.2.1":
+            try self.init(ecDER: der)
+        case "1.3.101.112":
+            guard let seed = try? fields.ed25519Seed(),
+                let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed)
+            else {
+                throw .malformedInput("not a readable Ed25519 private key")
+            }
+            self.init(.ed25519(key))
+        default:
+            throw .unsupportedInput(
+                "private keys of algorithm \(fields.algorithmOID) are not supported (EC, RSA and Ed25519 are)"
+            )
+        }
+    }
+
+    /// Reads a SEC1 `ECPrivateKey`.
+    public init(sec1DER der: [UInt8]) throws(PKIError) {
+        try self.init(ecDER: der)
+    }
+
+    /// Reads a PKCS#1 `RSAPrivateKey`. Keys under 2048 bits are read (they can be inspected and are
+    /// reported as weak); swift-crypto keeps them behind its `unsafe` initialiser.
+    public init(rsaDER der: [UInt8]) throws(PKIError) {
+        guard let rsa = try? _RSA.Signing.PrivateKey(unsafeDERRepresentation: der) else {
+            throw .malformedInput("not a readable RSA private key")
+        }
+        self.init(.rsa(rsa))
+    }
+
+    /// Reads an EC key in SEC1 or PKCS#8 form, on the curve it names.
+    private init(ecDER der: [UInt8]) throws(PKIError) {
+        if let key = try? P256.Signing.PrivateKey(derRepresentation: der) {
+            self.init(.p256(key))
+        } else if let key = try? P384.Signing.PrivateKey(derRepresentation: der) {
+            self.init(.p384(key))
+        } else if let key = try? P521.Signing.PrivateKey(derRepresentation: der) {
+            self.init(.p521(key))
+        } else {
+            throw .malformedInput("not a readable EC private key (P-256, P-384 or P-521 with a named curve)")
+        }
+    }
+}
+
+/// The algorithm and inner key of a PKCS#8 `PrivateKeyInfo`.
+struct PKCS8Fields {
+    var algorithmOID: String
+    var privateKey: [UInt8]
+
+    init(der: [UInt8]) throws {
+        (algorithmOID, privateKey) = try DER.sequence(DER.parse(der), identifier: .sequence) { nodes in
+            _ = try Int(derEncoded: &nodes)
+            let (oid, _) = try AlgorithmIdentifierFields.read(&nodes)
+            let key = try ASN1OctetString(derEncoded: &nodes)
+            return (oid.description, Array(key.bytes))
+        }
+    }
+
+    /// Ed25519's PKCS#8 key is an OCTET STRING wrapping the 32-byte seed (RFC 8410 §7).
+    func ed25519Seed() throws -> [UInt8] {
+        Array(try ASN1OctetString(derEncoded: privateKey).bytes)
+    }
+}

@@ -1,0 +1,23 @@
+/// Why a backend certificate was accepted or rejected: the one vocabulary shared by `cert verify`,
+/// `allowlist check`, `backend-health`, logs and metrics. The raw values are part of the product contract.
+public enum ReasonCategory: String, CaseIterable, Sendable, Codable {
+    case ok
+    case notAllowlisted = "not-allowlisted"
+    case untrustedRoot = "untrusted-root"
+    case incompleteChain = "incomplete-chain"
+    case hostnameMismatch = "hostname-mismatch"
+    case expired
+    case notYetValid = "not-yet-valid"
+    case badSignature = "bad-signature"
+    case notACA = "not-a-ca"
+    case pathLengthExceeded = "path-length-exceeded"
+    case nameConstraintViolation = "name-constraint-violation"
+    case badKeyUsage = "bad-key-usage"
+    case weakKey = "weak-key"
+    case leafNotFirst = "leaf-not-first"
+    case notWellKnownCA = "not-well-known-ca"
+    case malformed
+    case handshakeFailed = "handshake-failed"
+    case unreachable
+    case timeout
+}

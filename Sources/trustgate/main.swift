@@ -1,0 +1,4 @@
+import Foundation
+import TrustGateCLI
+
+exit(await TrustGate.execute())
