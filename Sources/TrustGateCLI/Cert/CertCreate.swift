@@ -66,10 +66,10 @@ extension Cert {
         @Option(help: "Validity in days from now.")
         var days: Int?
 
-        @Option(help: "Start of validity: RFC 3339 time or duration from now (e.g. -1d).")
+        @Option(parsing: .unconditional, help: "Start of validity: RFC 3339 time or duration from now (e.g. -1d).")
         var notBefore: String?
 
-        @Option(help: "End of validity: RFC 3339 time or duration from now (e.g. 90d).")
+        @Option(parsing: .unconditional, help: "End of validity: RFC 3339 time or duration from now (e.g. 90d).")
         var notAfter: String?
 
         @Option(help: "Output prefix: writes PREFIX.pem and PREFIX.key.")

@@ -44,7 +44,7 @@ enum InputFile {
         do {
             return try CertificateBundle.decode(bytes)
         } catch {
-            throw CLIError(error.about(file: path), what: "cannot read certificate file")
+            throw CLIError(error.about(file: path), what: "cannot read input")
         }
     }
 

@@ -18,7 +18,7 @@ public struct ParsedCertificate: Hashable, Sendable {
     public let unusableReason: String?
 
     public let version: Int
-    /// The serial number as its big-endian two's-complement bytes.
+    /// The serial number, big-endian, without sign padding (as `openssl x509 -serial` prints it).
     public let serialNumber: [UInt8]
     public let issuer: DistinguishedName
     public let subject: DistinguishedName

@@ -7,7 +7,7 @@ public struct CertificateSummary: Codable, Hashable, Sendable {
     /// RFC 4514 form, e.g. `CN=backend.test`.
     public var subject: String
     public var issuer: String
-    /// Lower-case hex of the serial number's DER integer bytes.
+    /// Lower-case hex of the serial number, without sign padding.
     public var serial: String
     /// RFC 3339, UTC.
     public var notBefore: String

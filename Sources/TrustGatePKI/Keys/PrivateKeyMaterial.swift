@@ -122,7 +122,7 @@ extension PrivateKeyMaterial {
         case "1.2.840.113549.1.1.1":
             try self.init(rsaDER: fields.privateKey)
         case "1.2.840.10045.2.1":
-            try self.init(ecDER: der)
+            try self.init(sec1DER: fields.privateKey, curveOID: fields.curveOID)
         case "1.3.101.112":
             guard let seed = try? fields.ed25519Seed(),
                 let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed)
@@ -137,9 +137,46 @@ extension PrivateKeyMaterial {
         }
     }
 
-    /// Reads a SEC1 `ECPrivateKey`.
-    public init(sec1DER der: [UInt8]) throws(PKIError) {
-        try self.init(ecDER: der)
+    /// Reads a SEC1 `ECPrivateKey` (RFC 5915). The curve comes from the key's own parameters or, inside
+    /// PKCS#8, from the algorithm identifier. The scalar is normalised to the curve's size, because GnuTLS writes
+    /// it with a leading zero byte.
+    public init(sec1DER der: [UInt8], curveOID: String? = nil) throws(PKIError) {
+        let parsed: (scalar: ArraySlice<UInt8>, curve: String?)
+        do {
+            parsed = try DER.sequence(DER.parse(der), identifier: .sequence) { nodes in
+                _ = try Int(derEncoded: &nodes)
+                let scalar = try ASN1OctetString(derEncoded: &nodes).bytes
+                let curve = try DER.optionalExplicitlyTagged(&nodes, tagNumber: 0, tagClass: .contextSpecific) {
+                    try ASN1ObjectIdentifier(derEncoded: $0).description
+                }
+                while nodes.next() != nil {}  // [1] publicKey: recomputed from the scalar
+                return (scalar, curve)
+            }
+        } catch {
+            throw .malformedInput("not a readable EC private key")
+        }
+        func normalised(_ size: Int) throws(PKIError) -> [UInt8] {
+            let significant = parsed.scalar.drop(while: { $0 == 0 })
+            guard significant.count <= size, !significant.isEmpty else {
+                throw .malformedInput("the EC private key does not fit its curve")
+            }
+            return [UInt8](repeating: 0, count: size - significant.count) + significant
+        }
+        do {
+            switch parsed.curve ?? curveOID {
+            case "1.2.840.10045.3.1.7": self.init(.p256(try P256.Signing.PrivateKey(rawRepresentation: normalised(32))))
+            case "1.3.132.0.34": self.init(.p384(try P384.Signing.PrivateKey(rawRepresentation: normalised(48))))
+            case "1.3.132.0.35": self.init(.p521(try P521.Signing.PrivateKey(rawRepresentation: normalised(66))))
+            case let other:
+                throw PKIError.unsupportedInput(
+                    "EC keys on curve \(other ?? "(unnamed)") are not supported (P-256, P-384 and P-521 are)"
+                )
+            }
+        } catch let error as PKIError {
+            throw error
+        } catch {
+            throw .malformedInput("not a valid EC private key: \(error)")
+        }
     }
 
     /// Reads a PKCS#1 `RSAPrivateKey`. Keys under 2048 bits are read (they can be inspected and are
@@ -150,32 +187,23 @@ extension PrivateKeyMaterial {
         }
         self.init(.rsa(rsa))
     }
-
-    /// Reads an EC key in SEC1 or PKCS#8 form, on the curve it names.
-    private init(ecDER der: [UInt8]) throws(PKIError) {
-        if let key = try? P256.Signing.PrivateKey(derRepresentation: der) {
-            self.init(.p256(key))
-        } else if let key = try? P384.Signing.PrivateKey(derRepresentation: der) {
-            self.init(.p384(key))
-        } else if let key = try? P521.Signing.PrivateKey(derRepresentation: der) {
-            self.init(.p521(key))
-        } else {
-            throw .malformedInput("not a readable EC private key (P-256, P-384 or P-521 with a named curve)")
-        }
-    }
 }
 
 /// The algorithm and inner key of a PKCS#8 `PrivateKeyInfo`.
 struct PKCS8Fields {
     var algorithmOID: String
+    /// For EC keys: the named curve in the algorithm parameters.
+    var curveOID: String?
     var privateKey: [UInt8]
 
     init(der: [UInt8]) throws {
-        (algorithmOID, privateKey) = try DER.sequence(DER.parse(der), identifier: .sequence) { nodes in
+        (algorithmOID, curveOID, privateKey) = try DER.sequence(DER.parse(der), identifier: .sequence) { nodes in
             _ = try Int(derEncoded: &nodes)
-            let (oid, _) = try AlgorithmIdentifierFields.read(&nodes)
+            let (oid, parameters) = try AlgorithmIdentifierFields.read(&nodes)
             let key = try ASN1OctetString(derEncoded: &nodes)
-            return (oid.description, Array(key.bytes))
+            while nodes.next() != nil {}  // attributes [0], publicKey [1]
+            let curve = parameters.flatMap { try? ASN1ObjectIdentifier(derEncoded: $0).description }
+            return (oid.description, curve, Array(key.bytes))
         }
     }
 
