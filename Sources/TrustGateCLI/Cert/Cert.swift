@@ -31,6 +31,6 @@ struct OverwriteOptions: ParsableArguments {
 
 /// `--json`, shared by every command that prints data.
 struct JSONOptions: ParsableArguments {
-    @Flag(help: "Print machine-readable JSON (stable schema, see trustgate-cert(1)).")
+    @Flag(help: "Print machine-readable JSON (a stable schema: keys are only ever added).")
     var json = false
 }

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import TrustGateTesting
+
+/// The man pages and README are part of the product: these tests fail when they fall behind the commands.
+@Suite("Man pages and README stay in step with the commands")
+struct DocumentationTests {
+    struct Command {
+        var path: [String]
+        var abstract: String
+        var discussion: String
+        /// Long option names and each argument's help line.
+        var options: [(name: String, help: String)]
+    }
+
+    /// Every command, from `trustgate --experimental-dump-help` (the data `generate-manual` renders).
+    static func commands() throws -> [Command] {
+        let dump = try TrustGateBinary.run(["--experimental-dump-help"])
+        let json = try JSONSerialization.jsonObject(with: Data(dump.standardOutput)) as? [String: Any]
+        var found: [Command] = []
+        func walk(_ node: [String: Any], path: [String]) {
+            guard let name = node["commandName"] as? String, name != "help" else { return }
+            let fullPath = path + [name]
+            let arguments = (node["arguments"] as? [[String: Any]]) ?? []
+            let options = arguments.compactMap { argument -> (String, String)? in
+                guard argument["shouldDisplay"] as? Bool != false else { return nil }
+                let names = (argument["names"] as? [[String: Any]]) ?? []
+                let long = names.first { $0["kind"] as? String == "long" }?["name"] as? String
+                return (long ?? (argument["valueName"] as? String ?? ""), argument["abstract"] as? String ?? "")
+            }
+            found.append(Command(path: fullPath, abstract: node["abstract"] as? String ?? "",
+                                 discussion: node["discussion"] as? String ?? "", options: options))
+            for sub in (node["subcommands"] as? [[String: Any]]) ?? [] { walk(sub, path: fullPath) }
+        }
+        if let command = json?["command"] as? [String: Any] { walk(command, path: []) }
+        return found
+    }
+
+    @Test("Every command has an abstract, a discussion with EXAMPLES, and a current man page")
+    func manPagesCurrent() throws {
+        let commands = try Self.commands()
+        #expect(commands.count >= 8)
+        let manDirectory = (TrustGateBinary.packageRoot as NSString).appendingPathComponent("Man")
+        var expectedPages: Set<String> = []
+        for command in commands {
+            let page = command.path.joined(separator: ".") + ".1"
+            expectedPages.insert(page)
+            #expect(!command.abstract.isEmpty, "\(page): abstract")
+            #expect(command.discussion.contains("EXAMPLES:"), "\(page): discussion with EXAMPLES")
+            let path = (manDirectory as NSString).appendingPathComponent(page)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                Issue.record("Man/\(page) is missing: run scripts/generate-man.sh")
+                continue
+            }
+            #expect(text.contains(command.abstract), "Man/\(page) is stale (abstract): run scripts/generate-man.sh")
+            let firstDiscussionLine = command.discussion.split(separator: "\n").first.map(String.init) ?? ""
+            #expect(text.contains(firstDiscussionLine), "Man/\(page) is stale (discussion)")
+            for option in command.options {
+                #expect(text.contains("-\(option.name)") || text.contains("Ar \(option.name)"),
+                        "Man/\(page) lacks \(option.name): run scripts/generate-man.sh")
+                #expect(text.contains(option.help), "Man/\(page) is stale for \(option.name)")
+            }
+        }
+        let onDisk = Set(try FileManager.default.contentsOfDirectory(atPath: manDirectory).filter { $0.hasSuffix(".1") })
+        #expect(onDisk == expectedPages, "Man/ has pages for commands that no longer exist, or lacks some")
+    }
+
+    @Test("README opens with the two commands a new user runs, and names every command group")
+    func readme() throws {
+        let path = (TrustGateBinary.packageRoot as NSString).appendingPathComponent("README.md")
+        let readme = try String(contentsOfFile: path, encoding: .utf8)
+        let commands = readme.components(separatedBy: "```").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+        let first = try #require(commands.first)
+        #expect(first.contains("swift run trustgate"), "the first command runs the main job")
+        #expect(first.contains("swift test") || commands.dropFirst().first?.contains("swift test") == true,
+                "the second command runs the tests")
+        for command in try Self.commands() where command.path.count == 3 {
+            #expect(readme.contains(command.path.dropFirst().joined(separator: " ")),
+                    "README mentions `\(command.path.joined(separator: " "))`")
+        }
+    }
+}
