@@ -15,10 +15,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
+        // The system OpenSSL 3, for PKCS#12 profiles BoringSSL does not write or read (RC2-40, 3DES).
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // PKI: keys, creation, codecs, inspection, pins, chains.
         .target(
             name: "TrustGatePKI",
             dependencies: [
+                "COpenSSL",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),

@@ -108,8 +108,8 @@ struct CertCreateCommandTests {
             let result = try TrustGateBinary.run(["cert", "testpki", "pki"], in: dir.path)
             #expect(result.status == 0, "\(result)")
             let files = try FileManager.default.contentsOfDirectory(atPath: dir.file("pki"))
-            #expect(files.count == 26)
-            for file in files where file.hasSuffix(".key") {
+            #expect(files.count == 28)
+            for file in files where [".key", ".pfx", ".pass"].contains(where: file.hasSuffix) {
                 #expect(try dir.mode("pki/\(file)") == 0o600, "\(file)")
             }
             let readme = String(decoding: try dir.read("pki/README.md"), as: UTF8.self)

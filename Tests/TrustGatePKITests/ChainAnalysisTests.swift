@@ -56,7 +56,7 @@ struct ChainAnalysisTests {
             #expect(names.contains("backend-\(scenario.name).key"))
         }
         let secretFiles = pki.files.filter { $0.isSecret }
-        #expect(secretFiles.allSatisfy { $0.name.hasSuffix(".key") })
+        #expect(secretFiles.allSatisfy { [".key", ".pfx", ".pass"].contains(where: $0.name.hasSuffix) })
         let keyFiles = pki.files.filter { $0.name.hasSuffix(".key") }
         #expect(keyFiles.allSatisfy { $0.isSecret })
         let readme = String(decoding: try #require(pki.files.first { $0.name == "README.md" }).contents, as: UTF8.self)

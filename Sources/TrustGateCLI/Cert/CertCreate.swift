@@ -20,7 +20,7 @@ extension Cert {
             abstract: "Create a key and a certificate: self-signed, a CA, or a leaf signed by a CA.",
             discussion: """
                 Writes PREFIX.pem (the certificate; for a leaf, followed by its issuing chain without the root) \
-                and PREFIX.key (unencrypted PKCS#8, mode 0600). PREFIX defaults to the common name, with a \
+                and PREFIX.key (unencrypted PKCS#8, mode 0600); --pfx also writes all of it as PKCS#12. PREFIX defaults to the common name, with a \
                 wildcard written as _wildcard (as mkcert does).
 
                 Each --san is typed by its form: an IPv4 or IPv6 address is an IP SAN, email:NAME or anything \
@@ -42,6 +42,8 @@ extension Cert {
                   trustgate cert create backend.test --san 10.0.0.4 --san ::1 --profile leaf \\
                       --ca-cert root.pem --ca-key root.key --cer backend.cer
                   trustgate cert create old.test --not-before -400d --not-after -30d
+                  trustgate cert create gateway.test --profile leaf --ca-pfx ca.pfx --password-file ca.pass \
+                      --pfx gateway.pfx --out-password-file gateway.pass
                 """
         )
 
@@ -63,6 +65,9 @@ extension Cert {
         @Option(help: "The issuing CA's private key.")
         var caKey: String?
 
+        @Option(help: "The issuing CA's certificate and key as a PKCS#12 file (password: --password-*).")
+        var caPfx: String?
+
         @Option(help: "Validity in days from now.")
         var days: Int?
 
@@ -81,6 +86,14 @@ extension Cert {
         @Option(help: "Also write the certificate alone as Base64 .cer (PEM armour, CRLF line ends).")
         var cerBase64: String?
 
+        @Option(help: "Also write certificate, chain and key as a PKCS#12 file (password: --out-password-*).")
+        var pfx: String?
+
+        @Option(help: "How the --pfx file is protected: modern, compat or legacy (see cert convert).")
+        var pfxProfile: PFXProfile = .modern
+
+        @OptionGroup var passwords: InputPasswordOptions
+        @OptionGroup var outPasswords: OutputPasswordOptions
         @OptionGroup var overwrite: OverwriteOptions
         @OptionGroup var output: JSONOptions
 
@@ -90,6 +103,9 @@ extension Cert {
             }
             if (caCert == nil) != (caKey == nil) {
                 throw ValidationError("--ca-cert and --ca-key go together")
+            }
+            if caPfx != nil, caCert != nil {
+                throw ValidationError("use either --ca-pfx or --ca-cert/--ca-key, not both")
             }
         }
 
@@ -134,6 +150,18 @@ extension Cert {
                     cerBase64, text: CertificateEncoding.base64CER(issued.certificate), label: "certificate, Base64 .cer"
                 )
             }
+            if let pfx {
+                let password = try outPasswords.resolve()
+                do {
+                    let bytes = try PFXWriter.write(
+                        certificates: [issued.certificate] + issued.chain, key: issued.key, password: password,
+                        profile: pfxProfile, friendlyName: issued.certificate.displayName
+                    )
+                    try files.add(pfx, bytes, secret: true, label: "PKCS#12, \(pfxProfile.rawValue) profile")
+                } catch let error as PKIError {
+                    throw CLIError(error, what: "cannot write PFX")
+                }
+            }
             let written = try files.commit()
             try WrittenFiles.report(written, certificate: issued.certificate, json: output.json)
         }
@@ -150,6 +178,18 @@ extension Cert {
         }
 
         private func loadIssuer() throws(CLIError) -> CertificateAuthority? {
+            if let caPfx {
+                let bundle = try InputFile.certificates(caPfx, passwords: passwords)
+                guard let key = bundle.privateKeys.first else {
+                    throw CLIError(what: "cannot read CA", file: caPfx, why: "the PFX holds no private key",
+                                   status: .dataError)
+                }
+                do {
+                    return try CertificateAuthority(bundle: bundle.certificates, key: key)
+                } catch {
+                    throw CLIError(error.about(file: caPfx), what: "cannot sign with this CA")
+                }
+            }
             guard let caCert, let caKey else { return nil }
             let certificates = try InputFile.certificates(caCert).certificates
             let keyBundle = try InputFile.bundle(caKey)

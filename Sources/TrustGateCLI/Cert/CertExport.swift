@@ -39,10 +39,11 @@ extension Cert {
         @Option(help: "Write the root certificate of the chain as PEM.")
         var root: String?
 
+        @OptionGroup var passwords: InputPasswordOptions
         @OptionGroup var overwrite: OverwriteOptions
 
         func run() throws {
-            let bundle = try InputFile.certificates(input)
+            let bundle = try InputFile.certificates(input, passwords: passwords)
             guard let leaf = ChainAnalysis.leaf(of: bundle.certificates) else {
                 throw CLIError(what: "cannot export", file: input, why: "no certificate", status: .dataError)
             }

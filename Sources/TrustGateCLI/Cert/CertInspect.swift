@@ -9,28 +9,37 @@ extension Cert {
             discussion: """
                 For each certificate: subject, issuer, serial, validity, SHA-256 fingerprint, SPKI SHA-256 and \
                 pin, CA flag, role in the chain, subject alternative names, key type and size, and signature \
-                algorithm; then whether the file holds a private key (never the key itself).
+                algorithm; then whether the file holds a private key (never the key itself). For a PKCS#12 file, \
+                also how each part is encrypted (algorithm, cipher, PBKDF2 PRF, iterations), its MAC, and which \
+                platforms open it: OpenSSL 3 with and without the legacy provider, Java 8 before 8u301, Java \
+                8u301+/11+, Windows Server 2016, Windows Server 2019+, and the macOS Keychain up to macOS 14.
 
                 JSON OUTPUT (stable; keys are only ever added): {"file", "format": pem|der|base64|pkcs12, \
                 "certificates": [{"subject", "issuer", "serial" (hex), "notBefore", "notAfter" (RFC 3339 UTC), \
                 "sha256", "spkiSha256" (hex), "spkiPin" (sha256/BASE64), "isCA", "role": \
                 leaf|intermediate|root|self-signed, "subjectAltNames": ["DNS:…", "IP:…"], "keyType": \
                 EC|RSA|Ed25519|…, "keySize", "curve", "signatureAlgorithm", "unusableReason"}], \
-                "hasPrivateKey", "privateKeys": [{"keyType", "keySize", "curve", "matchesCertificate"}]}.
+                "hasPrivateKey", "privateKeys": [{"keyType", "keySize", "curve", "matchesCertificate"}], and for a \
+                PFX "pkcs12": {"bags": [{"contents", "encryption", "cipher", "prf", "iterations"}], "mac": \
+                {"algorithm", "iterations"}, "opensIn": {"openssl3", "openssl3Legacy", "java8Before301", \
+                "java8u301AndJava11", "windowsServer2016", "windowsServer2019", "macOSKeychain"}}}. Keys whose value \
+                does not apply are absent.
 
                 EXAMPLES:
                   trustgate cert inspect backend.pem
                   trustgate cert inspect backend.cer --json | jq -r '.certificates[0].notAfter'
+                  trustgate cert inspect listener.pfx --password-file listener.pass
                 """
         )
 
-        @Argument(help: "The file to inspect: PEM, DER, Base64 .cer, or a key.")
+        @Argument(help: "The file to inspect: PEM, DER, Base64 .cer, PKCS#12 (.pfx/.p12), or a key.")
         var file: String
 
+        @OptionGroup var passwords: InputPasswordOptions
         @OptionGroup var output: JSONOptions
 
         func run() throws {
-            let bundle = try InputFile.bundle(file)
+            let bundle = try InputFile.bundle(file, passwords: passwords)
             let report = InspectionReport(file: file, bundle: bundle)
             if output.json {
                 try JSONOutput.print(report)
@@ -57,6 +66,19 @@ extension Cert {
                 field("pin", certificate.spkiPin)
                 if let reason = certificate.unusableReason { field("unusable", reason) }
             }
+            if let pkcs12 = report.pkcs12 {
+                print("PKCS#12 container")
+                for bag in pkcs12.bags {
+                    let kdf = [bag.prf, bag.iterations.map { "\($0) iterations" }].compactMap { $0 }
+                    let details = kdf.isEmpty ? "" : " (" + kdf.joined(separator: ", ") + ")"
+                    field(bag.contents, "\(bag.encryption), \(bag.cipher)\(details)")
+                }
+                field("MAC", pkcs12.mac.map { "\($0.algorithm), \($0.iterations) iterations" } ?? "none")
+                print("opens in")
+                for platform in pkcs12.opensIn.platforms {
+                    print("  \(platform.opens ? "yes" : "no ")  \(platform.name)")
+                }
+            }
             for (index, key) in report.privateKeys.enumerated() {
                 let owner = key.matchesCertificate.map { "matches certificate [\($0 + 1)]" } ?? "matches no certificate here"
                 let kind = key.curve.map { "\(key.keyType) \($0)" } ?? "\(key.keyType) \(key.keySize)"
@@ -65,7 +87,7 @@ extension Cert {
         }
 
         private func field(_ name: String, _ value: String) {
-            print("  " + (name + ":").padding(toLength: 13, withPad: " ", startingAt: 0) + value)
+            print("  " + (name + ":").padding(toLength: 14, withPad: " ", startingAt: 0) + value)
         }
     }
 }

@@ -23,10 +23,11 @@ extension Cert {
         @Argument(help: "A certificate, chain or key file.")
         var input: String
 
+        @OptionGroup var passwords: InputPasswordOptions
         @OptionGroup var output: JSONOptions
 
         func run() throws {
-            let pins = SPKIPin.pins(of: try InputFile.bundle(input))
+            let pins = SPKIPin.pins(of: try InputFile.bundle(input, passwords: passwords))
             if output.json {
                 try JSONOutput.print(pins)
                 return

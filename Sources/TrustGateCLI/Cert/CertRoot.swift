@@ -24,10 +24,11 @@ extension Cert {
         @Option(help: "Write the root to this file instead of printing it.")
         var out: String?
 
+        @OptionGroup var passwords: InputPasswordOptions
         @OptionGroup var overwrite: OverwriteOptions
 
         func run() throws {
-            let bundle = try InputFile.certificates(input)
+            let bundle = try InputFile.certificates(input, passwords: passwords)
             let root = try RootLookup.root(of: bundle, file: input)
             guard let out else {
                 print(root.pem, terminator: "")

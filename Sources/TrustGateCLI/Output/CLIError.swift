@@ -66,7 +66,7 @@ public struct CLIError: Error, Sendable, CustomStringConvertible {
     public init(_ error: PKIError, what: String) {
         let status: ExitStatus
         switch error.code {
-        case .malformedInput, .unsupportedInput: status = .dataError
+        case .malformedInput, .unsupportedInput, .wrongPassword, .passwordRequired: status = .dataError
         case .invalidRequest: status = error.file == nil ? .usage : .dataError
         default: status = .software
         }

@@ -38,19 +38,32 @@ enum InputFile {
         return Array(data)
     }
 
-    /// Reads and decodes a certificate/key file.
-    static func bundle(_ path: String) throws(CLIError) -> CertificateBundle {
+    /// Reads and decodes a certificate, key or PFX file. A PFX is opened with the password from `passwords`;
+    /// when none was given and neither an empty nor an absent password opens it, the terminal is asked.
+    static func bundle(_ path: String, passwords: InputPasswordOptions? = nil) throws(CLIError) -> CertificateBundle {
         let bytes = try read(path)
+        let given = try passwords?.resolve()
         do {
-            return try CertificateBundle.decode(bytes)
+            return try CertificateBundle.decode(bytes, password: given)
+        } catch where error.code == .passwordRequired {
+            if let typed = PasswordPrompt.ask("Password for \(path): ") {
+                do {
+                    return try CertificateBundle.decode(bytes, password: typed)
+                } catch {
+                    throw CLIError(error.about(file: path), what: "cannot read input")
+                }
+            }
+            throw CLIError(error.about(file: path), what: "cannot read input")
         } catch {
             throw CLIError(error.about(file: path), what: "cannot read input")
         }
     }
 
     /// Reads a file that must hold at least one certificate.
-    static func certificates(_ path: String) throws(CLIError) -> CertificateBundle {
-        let bundle = try bundle(path)
+    static func certificates(_ path: String, passwords: InputPasswordOptions? = nil) throws(CLIError)
+        -> CertificateBundle
+    {
+        let bundle = try bundle(path, passwords: passwords)
         guard !bundle.certificates.isEmpty else {
             throw CLIError(
                 what: "cannot read certificate file", file: path, why: "holds a private key but no certificate",

@@ -17,6 +17,8 @@ public struct CertificateBundle: Sendable {
     public var format: Format
     public var certificates: [ParsedCertificate]
     public var privateKeys: [PrivateKeyMaterial]
+    /// For a PKCS#12 file: how it is protected.
+    public var pfx: PFXContainerReport?
 
     public init(format: Format, certificates: [ParsedCertificate], privateKeys: [PrivateKeyMaterial]) {
         self.format = format
@@ -26,7 +28,7 @@ public struct CertificateBundle: Sendable {
 
     /// Decodes a file's bytes. Throws ``PKIError`` (malformed or unsupported) for anything that is not
     /// a certificate or key file, including a truncated one.
-    public static func decode(_ bytes: [UInt8]) throws(PKIError) -> CertificateBundle {
+    public static func decode(_ bytes: [UInt8], password: Password? = nil) throws(PKIError) -> CertificateBundle {
         var content = bytes[...]
         if content.starts(with: [0xEF, 0xBB, 0xBF]) { content = content.dropFirst(3) }
         guard content.contains(where: { !Self.isWhitespace($0) }) else {
@@ -36,14 +38,14 @@ public struct CertificateBundle: Sendable {
             return try decodePEM(text)
         }
         if content.first == 0x30 {
-            return try decodeDER(Array(content), format: .der)
+            return try decodeDER(Array(content), format: .der, password: password)
         }
         if let der = base64Body(content) {
-            return try decodeDER(der, format: .base64)
+            return try decodeDER(der, format: .base64, password: password)
         }
         throw .malformedInput(
-            "not a certificate or key: neither PEM, DER nor Base64",
-            hint: "TrustGate reads PEM, DER and Base64 (.cer) certificates and PKCS#8, SEC1 and PKCS#1 keys"
+            "not a certificate or key: neither PEM, DER, PKCS#12 nor Base64",
+            hint: "TrustGate reads PEM, DER, Base64 (.cer) and PKCS#12 (.pfx) files and PKCS#8, SEC1 and PKCS#1 keys"
         )
     }
 
@@ -72,16 +74,18 @@ public struct CertificateBundle: Sendable {
         return bundle
     }
 
-    private static func decodeDER(_ der: [UInt8], format: Format) throws(PKIError) -> CertificateBundle {
+    private static func decodeDER(_ der: [UInt8], format: Format, password: Password?) throws(PKIError)
+        -> CertificateBundle
+    {
+        if looksLikePKCS12(der) {
+            return try PFXReader.read(der, password: password)
+        }
         let certificateError: PKIError
         do {
             let certificate = try ParsedCertificate(der: der)
             return CertificateBundle(format: format, certificates: [certificate], privateKeys: [])
         } catch {
             certificateError = error
-        }
-        if looksLikePKCS12(der) {
-            throw .unsupportedInput("this is a PKCS#12 (PFX) file", hint: "read it with `trustgate cert convert`")
         }
         let key: PrivateKeyMaterial? =
             (try? PrivateKeyMaterial(pkcs8DER: der)) ?? (try? PrivateKeyMaterial(sec1DER: der))

@@ -11,6 +11,8 @@ public struct PKIError: Error, Hashable, Sendable, CustomStringConvertible {
             case unsupportedInput
             case invalidRequest
             case creationFailed
+            case wrongPassword
+            case passwordRequired
         }
 
         fileprivate var backing: Backing
@@ -23,6 +25,10 @@ public struct PKIError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidRequest = Code(backing: .invalidRequest)
         /// Key generation or signing failed in the crypto library.
         public static let creationFailed = Code(backing: .creationFailed)
+        /// A PKCS#12 password was given and its MAC does not verify with it.
+        public static let wrongPassword = Code(backing: .wrongPassword)
+        /// A PKCS#12 file is protected and no password was given (an empty and an absent one were tried).
+        public static let passwordRequired = Code(backing: .passwordRequired)
 
         public var description: String {
             switch backing {
@@ -30,6 +36,8 @@ public struct PKIError: Error, Hashable, Sendable, CustomStringConvertible {
             case .unsupportedInput: return "unsupported-input"
             case .invalidRequest: return "invalid-request"
             case .creationFailed: return "creation-failed"
+            case .wrongPassword: return "wrong-password"
+            case .passwordRequired: return "password-required"
             }
         }
     }

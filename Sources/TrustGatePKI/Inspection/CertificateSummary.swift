@@ -78,6 +78,15 @@ public struct InspectionReport: Codable, Hashable, Sendable {
     public var certificates: [CertificateSummary]
     public var hasPrivateKey: Bool
     public var privateKeys: [PrivateKeySummary]
+    /// For a PKCS#12 file: how it is protected and who can open it.
+    public var pkcs12: PKCS12Summary?
+
+    /// The container half of a PFX inspection.
+    public struct PKCS12Summary: Codable, Hashable, Sendable {
+        public var bags: [PFXContainerReport.Bag]
+        public var mac: PFXContainerReport.MAC?
+        public var opensIn: PFXCompatibility
+    }
 
     public init(file: String, bundle: CertificateBundle) {
         self.file = file
@@ -86,5 +95,6 @@ public struct InspectionReport: Codable, Hashable, Sendable {
         certificates = zip(bundle.certificates, roles).map { CertificateSummary($0, role: $1) }
         hasPrivateKey = !bundle.privateKeys.isEmpty
         privateKeys = bundle.privateKeys.map { PrivateKeySummary($0, certificates: bundle.certificates) }
+        pkcs12 = bundle.pfx.map { PKCS12Summary(bags: $0.bags, mac: $0.mac, opensIn: PFXCompatibility($0)) }
     }
 }

@@ -151,6 +151,24 @@ public struct TestPKI: Sendable {
                 purpose: "the listener certificate's key"
             )
         )
+        var generator = SystemRandomNumberGenerator()
+        let passwordText = (0..<18).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.base64String
+        let pfx = try PFXWriter.write(
+            certificates: [listener.certificate] + listener.chain, key: listener.key,
+            password: Password(passwordText), profile: .modern, friendlyName: listenerHost
+        )
+        files.append(
+            TestPKIFile(
+                name: "gateway-listener.pfx", contents: pfx, isSecret: true,
+                purpose: "the listener certificate, chain and key as PKCS#12 (modern profile), for a listener's `pfx:`"
+            )
+        )
+        files.append(
+            TestPKIFile(
+                name: "gateway-listener.pass", contents: text(passwordText + "\n"), isSecret: true,
+                purpose: "the PFX's random password, for `password-file:` (the newline is not part of it)"
+            )
+        )
         files.append(TestPKIFile(name: "README.md", contents: text(readme(files)), purpose: "this table"))
         return files
     }
