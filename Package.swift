@@ -42,8 +42,20 @@ let package = Package(
         ),
         .executableTarget(name: "trustgate", dependencies: ["TrustGateCLI"]),
         // Test-only helpers: temporary directories, openssl/certtool runners, a test PKI in code.
-        .target(name: "TrustGateTesting", dependencies: ["TrustGatePKI"]),
-        .testTarget(name: "TrustGatePKITests", dependencies: ["TrustGatePKI", "TrustGateTesting"]),
+        .target(
+            name: "TrustGateTesting",
+            dependencies: [
+                "TrustGatePKI", .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        .testTarget(
+            name: "TrustGatePKITests",
+            dependencies: [
+                "TrustGatePKI", "TrustGateTesting", .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
         .testTarget(
             name: "TrustGateCLITests",
             dependencies: ["trustgate", "TrustGatePKI", "TrustGateTesting"]

@@ -66,3 +66,48 @@ struct FixtureTests {
         #expect(testRoot.sha256 == (try Self.bundle("testpki/root-ca.pem").certificates.first?.sha256))
     }
 }
+
+/// TestCerts/pkcs12: files written by openssl (default, -legacy, 3DES, empty password, no MAC, cert-only,
+/// key-only, CA-first), certtool (AES-128, 3DES, RC2-40) and keytool (default and legacy), against the
+/// fingerprints openssl itself lists in expected.txt.
+@Suite("Committed PKCS#12 fixtures from other tools")
+struct PKCS12FixtureTests {
+    static let directory = URL(fileURLWithPath: TrustGateBinary.packageRoot).appendingPathComponent("TestCerts/pkcs12")
+
+    static var expected: [(file: String, key: Bool, certificates: [String])] {
+        let text = (try? String(contentsOf: directory.appendingPathComponent("expected.txt"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, fields[1].hasPrefix("key=") else { return nil }
+            let certificates = fields[2].dropFirst("certs=".count).split(separator: ",").map(String.init)
+            return (String(fields[0]), fields[1] == "key=yes", certificates)
+        }
+    }
+
+    @Test("Every fixture opens with the right certificates and key", arguments: expected.map(\.file))
+    func opens(file: String) throws {
+        let entry = try #require(Self.expected.first { $0.file == file })
+        let bytes = Array(try Data(contentsOf: Self.directory.appendingPathComponent(file)))
+        let passwordFile = Array(try Data(contentsOf: Self.directory.appendingPathComponent("password.txt")))
+        let password = file.contains("empty-password") ? Password("") : Password(fileContents: passwordFile)
+        let bundle = try CertificateBundle.decode(bytes, password: password)
+        #expect(Set(bundle.certificates.map(\.sha256.hexString)) == Set(entry.certificates))
+        #expect(bundle.privateKeys.isEmpty != entry.key)
+        if let key = bundle.privateKeys.first, let first = bundle.certificates.first {
+            #expect(key.matches(first), "the key's certificate comes first")
+        }
+    }
+
+    @Test("Not-a-PFX and a truncated PFX are refused; RC2 files report that OpenSSL 3 needs -legacy")
+    func refusedAndReported() throws {
+        #expect(Self.expected.count >= 13, "expected.txt lists the fixtures (else the test above checks nothing)")
+        for file in ["not-a-pfx.pfx", "truncated.pfx"] {
+            let bytes = Array(try Data(contentsOf: Self.directory.appendingPathComponent(file)))
+            #expect(throws: PKIError.self) { try CertificateBundle.decode(bytes, password: Password("trustgate-test")) }
+        }
+        let legacy = Array(try Data(contentsOf: Self.directory.appendingPathComponent("openssl-legacy.pfx")))
+        let report = try PFXContainerReport(der: legacy)
+        #expect(report.bags.map(\.cipher) == ["RC2-40", "3DES"])
+        #expect(!PFXCompatibility(report).openssl3 && PFXCompatibility(report).java8Before301)
+    }
+}

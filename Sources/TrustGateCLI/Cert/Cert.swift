@@ -17,7 +17,10 @@ public struct Cert: ParsableCommand {
               trustgate cert inspect backend.pem --json
               trustgate cert export backend.pem --cer backend.cer --pin
             """,
-        subcommands: [Create.self, TestPKICommand.self, Convert.self, Inspect.self, Export.self, Root.self, Pin.self]
+        subcommands: [
+            Create.self, TestPKICommand.self, Convert.self, Inspect.self, Export.self, Root.self, Pin.self, Verify.self,
+            Lint.self,
+        ]
     )
 
     public init() {}

@@ -96,15 +96,21 @@ public struct CertificateBundle: Sendable {
         throw certificateError
     }
 
-    /// `PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL }`.
+    /// `PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL }`: judged from the first
+    /// bytes alone, so a truncated PFX is still reported as a PFX.
     static func looksLikePKCS12(_ der: [UInt8]) -> Bool {
-        guard let root = try? BER.parse(der) else { return false }
-        let version: Int? = try? BER.sequence(root, identifier: .sequence) { nodes in
-            let version = try Int(berEncoded: &nodes)
-            while nodes.next() != nil {}
-            return version
+        guard der.count >= 8, der[0] == 0x30 else { return false }
+        let lengthOctets: Int
+        switch der[1] {
+        case 0x80: lengthOctets = 0  // BER indefinite length
+        case 0x81...0x84: lengthOctets = Int(der[1] & 0x7f)
+        case 0x00..<0x80: lengthOctets = 0
+        default: return false
         }
-        return version == 3
+        let versionStart = 2 + lengthOctets
+        guard der.count >= versionStart + 4 else { return false }
+        // INTEGER 3, then a ContentInfo SEQUENCE: an X.509 certificate has a SEQUENCE (its TBSCertificate) here.
+        return Array(der[versionStart..<(versionStart + 3)]) == [0x02, 0x01, 0x03] && der[versionStart + 3] == 0x30
     }
 
     private static func firstElement(of der: [UInt8]) throws(PKIError) -> [UInt8] {

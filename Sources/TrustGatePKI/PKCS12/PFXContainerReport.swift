@@ -33,7 +33,10 @@ public struct PFXContainerReport: Codable, Hashable, Sendable {
         do {
             (bags, mac) = try Self.read(der)
         } catch {
-            throw .malformedInput("not a valid PKCS#12 (PFX) file: \(error)")
+            let truncated = "\(error)".contains("truncated")
+            throw .malformedInput(
+                "not a valid PKCS#12 (PFX) file: " + (truncated ? "it is truncated" : "its structure is corrupted")
+            )
         }
     }
 

@@ -13,8 +13,8 @@ public enum PFXReader {
     /// `wrongPassword`.
     public static func read(_ der: [UInt8], password: Password?) throws(PKIError) -> CertificateBundle {
         let report = try PFXContainerReport(der: der)
-        let iterations = report.bags.compactMap(\.iterations) + [report.mac?.iterations ?? 0]
-        guard let most = iterations.max(), most <= maximumIterations, iterations.allSatisfy({ $0 >= 1 }) else {
+        let iterations = report.bags.compactMap(\.iterations) + (report.mac.map { [$0.iterations] } ?? [])
+        guard iterations.allSatisfy({ (1...maximumIterations).contains($0) }) else {
             throw .malformedInput(
                 "the PFX asks for an unreasonable key-derivation iteration count (over \(maximumIterations))"
             )
@@ -46,7 +46,10 @@ public enum PFXReader {
             if let others { trustgate_sk_X509_pop_free(others) }
         }
         guard status == 1 else {
-            throw .malformedInput("cannot decrypt the PFX: \(OpenSSLLibrary.drainErrors())")
+            throw .malformedInput(
+                "cannot decrypt the PFX (wrong password, or an algorithm OpenSSL cannot use): "
+                    + OpenSSLLibrary.drainErrors()
+            )
         }
 
         var certificates: [ParsedCertificate] = []
@@ -79,7 +82,13 @@ public enum PFXReader {
 
     /// The password that opens the file (given, empty, or absent), or the error saying why none does.
     private static func verifyMAC(_ p12: OpaquePointer, password: Password?) throws(PKIError) -> Password {
-        guard PKCS12_mac_present(p12) == 1 else { return password ?? Password("") }
+        guard PKCS12_mac_present(p12) == 1 else {
+            // No integrity MAC (`openssl pkcs12 -nomac`): OpenSSL's parser insists on one, so add it in memory
+            // with the password the bags will be decrypted with; a wrong password then fails at decryption.
+            let effective = password ?? Password("")
+            _ = effective.withCString { PKCS12_set_mac(p12, $0, Int32(effective.bytes.count), nil, 0, 1, nil) }
+            return effective
+        }
         if let password {
             let ok = password.withCString { PKCS12_verify_mac(p12, $0, Int32(password.bytes.count)) } == 1
             guard ok else {

@@ -71,7 +71,7 @@ public struct TestPKI: Sendable {
         ("expired", .expired, "expired 30 days ago"),
         ("not-yet-valid", .notYetValid, "becomes valid in 30 days"),
         ("wrong-host", .hostnameMismatch, "valid, but for wrong-host.test instead of backend.test"),
-        ("untrusted", .untrustedRoot, "signed by untrusted-root-ca.pem, which the gateway does not trust"),
+        ("untrusted", .untrustedRoot, "signed by untrusted-root-ca.pem and sent with it; the gateway does not trust it"),
         ("self-signed", .untrustedRoot, "self-signed backend certificate, not in any trust store"),
         ("missing-intermediate", .incompleteChain, "signed by the intermediate, but sent without it"),
         ("weak-key", .weakKey, "RSA-1024 key, below the 2048-bit minimum"),
@@ -107,8 +107,12 @@ public struct TestPKI: Sendable {
         for scenario in scenarios {
             guard let backend = backends[scenario.name] else { continue }
             let base = "backend-\(scenario.name)"
-            let chainPEM =
-                scenario.name == "missing-intermediate" ? backend.certificate.pem : backend.chainPEM
+            let chainPEM: String
+            switch scenario.name {
+            case "missing-intermediate": chainPEM = backend.certificate.pem
+            case "untrusted": chainPEM = backend.chainPEM + untrustedRoot.certificate.pem
+            default: chainPEM = backend.chainPEM
+            }
             files.append(
                 TestPKIFile(
                     name: "\(base).pem", contents: text(chainPEM),

@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import TrustGatePKI
+
+extension CertificatePurpose: ExpressibleByArgument {}
+
+extension Cert {
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify",
+            abstract: "Validate a certificate chain exactly as the gateway does.",
+            discussion: """
+                PEER is the chain a backend presents, leaf first (PEM, DER or PFX). The path is built to a root of \\
+                --roots (a PEM file of any number of certificates; repeatable), or of the system's well-known CAs \\
+                (--well-known, /etc/ssl/certs/ca-certificates.crt, the default when no --roots is given), using \\
+                the certificates after the leaf and those of --intermediates. Checks: signatures, validity at --at \\
+                (default now), basic constraints, path length (--max-depth intermediates, default 8), name \\
+                constraints, key usage and extended key usage for --purpose, RSA keys of at least 2048 bits and no \\
+                SHA-1 signatures, and the server name (--hostname or --ip; SANs first, wildcards only as the whole \\
+                left-most label).
+
+                Exit status: 0 valid; 1 rejected, with a reason category: untrusted-root, incomplete-chain, \\
+                hostname-mismatch, expired, not-yet-valid, bad-signature, not-a-ca, path-length-exceeded, \\
+                name-constraint-violation, bad-key-usage, weak-key, leaf-not-first, not-well-known-ca, malformed; \\
+                65 unreadable input.
+
+                JSON OUTPUT: {"file", "valid", "reason", "detail", "problems": [{"category", "detail", "subject", \\
+                "sha256"}], "chain": [{"subject", "sha256"}]}.
+
+                EXAMPLES:
+                  trustgate cert verify backend.pem --roots root-ca.pem --hostname backend.test
+                  trustgate cert verify backend.pem --well-known --hostname www.example.com --json
+                  trustgate cert verify backend.pem --roots root-ca.pem --ip 10.0.0.4 --at 2027-01-01T00:00:00Z
+                """
+        )
+
+        @Argument(help: "The presented chain, leaf first.")
+        var peer: String
+
+        @Option(help: "Trusted root certificates (PEM with any number); repeat for several files.")
+        var roots: [String] = []
+
+        @Option(help: "Extra untrusted intermediate certificates that may complete the path.")
+        var intermediates: [String] = []
+
+        @Option(help: "The expected DNS host name.")
+        var hostname: String?
+
+        @Option(help: "The expected IP address (IPv4 or IPv6).")
+        var ip: String?
+
+        @Option(help: "Validate at this time (RFC 3339) instead of now.")
+        var at: String?
+
+        @Option(help: "The most intermediate certificates a path may have.")
+        var maxDepth: Int = 8
+
+        @Option(help: "What the certificate must be valid for.")
+        var purpose: CertificatePurpose = .server
+
+        @Flag(help: "Trust the system's well-known CAs (the gateway's well-known-ca mode).")
+        var wellKnown = false
+
+        @OptionGroup var passwords: InputPasswordOptions
+        @OptionGroup var output: JSONOptions
+
+        func validate() throws {
+            if hostname != nil, ip != nil { throw ValidationError("use either --hostname or --ip, not both") }
+            if let ip, IPAddressBytes.parse(ip) == nil { throw ValidationError("--ip \(ip) is not an IP address") }
+            if wellKnown, !roots.isEmpty { throw ValidationError("use either --roots or --well-known, not both") }
+            if maxDepth < 0 { throw ValidationError("--max-depth must be 0 or more") }
+        }
+
+        func run() async throws {
+            let presented = try InputFile.certificates(peer, passwords: passwords).certificates
+            let anchors = try loadAnchors()
+            var extra: [ParsedCertificate] = []
+            for file in intermediates { extra += try InputFile.certificates(file).certificates }
+            var time = Date()
+            if let at {
+                guard let parsed = RFC3339.parse(at) else { throw CLIError.usage("--at \(at) is not an RFC 3339 time") }
+                time = parsed
+            }
+            let identity: ServerIdentity? = ip.flatMap { IPAddressBytes.parse($0) }.map { .ip($0) }
+                ?? hostname.map { .dns($0) }
+            let request = TrustEvaluationRequest(
+                presented: presented, roots: anchors, intermediates: extra, identity: identity, time: time,
+                maximumIntermediates: maxDepth, purpose: purpose
+            )
+            let verdict = await TrustEvaluator().evaluate(request)
+            try VerdictOutput.print(verdict, file: peer, json: output.json)
+            if !verdict.isTrusted { throw ExitCode(CLIError.ExitStatus.rejected.rawValue) }
+        }
+
+        private func loadAnchors() throws(CLIError) -> TrustAnchors {
+            if roots.isEmpty {
+                do {
+                    return try TrustAnchors.system()
+                } catch {
+                    throw CLIError(error, what: "cannot load the system trust store")
+                }
+            }
+            var certificates: [ParsedCertificate] = []
+            for file in roots { certificates += try InputFile.certificates(file).certificates }
+            return TrustAnchors(certificates)
+        }
+    }
+}
+
+/// How verdicts are printed, by `cert verify` and later by `allowlist check`.
+enum VerdictOutput {
+    struct Report: Encodable {
+        struct Link: Encodable {
+            var subject: String
+            var sha256: String
+        }
+        var file: String
+        var valid: Bool
+        var reason: String
+        var detail: String
+        var problems: [TrustProblem]
+        var chain: [Link]
+    }
+
+    static func print(_ verdict: TrustVerdict, file: String, json: Bool) throws(CLIError) {
+        let chain = verdict.chain.map { Report.Link(subject: $0.subject.description, sha256: $0.sha256.hexString) }
+        if json {
+            try JSONOutput.print(
+                Report(file: file, valid: verdict.isTrusted, reason: verdict.category.rawValue, detail: verdict.detail,
+                       problems: verdict.problems, chain: chain)
+            )
+            return
+        }
+        if verdict.isTrusted {
+            Swift.print("\(file): ok")
+        } else {
+            Swift.print("\(file): rejected: \(verdict.category.rawValue)")
+            for problem in verdict.problems { Swift.print("  \(problem.category.rawValue): \(problem.detail)") }
+        }
+        Swift.print("  chain: " + chain.map(\.subject).joined(separator: " → "))
+    }
+}

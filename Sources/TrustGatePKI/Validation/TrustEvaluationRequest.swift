@@ -1,0 +1,79 @@
+import Foundation
+
+/// Everything one trust decision depends on.
+public struct TrustEvaluationRequest: Sendable {
+    /// The chain as the peer sent it: leaf first.
+    public var presented: [ParsedCertificate]
+    /// The trust anchors.
+    public var roots: TrustAnchors
+    /// Extra untrusted certificates that may complete the path (`--intermediates`).
+    public var intermediates: [ParsedCertificate]
+    /// The expected server name, if any: a certificate for another name is rejected.
+    public var identity: ServerIdentity?
+    /// When the chain must be valid.
+    public var time: Date
+    /// The most intermediates a path may have between leaf and root.
+    public var maximumIntermediates: Int
+    /// serverAuth or clientAuth.
+    public var purpose: CertificatePurpose
+
+    public init(
+        presented: [ParsedCertificate],
+        roots: TrustAnchors,
+        intermediates: [ParsedCertificate] = [],
+        identity: ServerIdentity? = nil,
+        time: Date = Date(),
+        maximumIntermediates: Int = 8,
+        purpose: CertificatePurpose = .server
+    ) {
+        self.presented = presented
+        self.roots = roots
+        self.intermediates = intermediates
+        self.identity = identity
+        self.time = time
+        self.maximumIntermediates = maximumIntermediates
+        self.purpose = purpose
+    }
+}
+
+/// A set of trusted root certificates, and whether they are the system's well-known CAs (which changes how an
+/// untrusted root is reported: `not-well-known-ca`).
+public struct TrustAnchors: Sendable {
+    public let certificates: [ParsedCertificate]
+    public let isWellKnownStore: Bool
+    private let bySubject: [String: [ParsedCertificate]]
+    private let digests: Set<[UInt8]>
+
+    public init(_ certificates: [ParsedCertificate], isWellKnownStore: Bool = false) {
+        self.certificates = certificates
+        self.isWellKnownStore = isWellKnownStore
+        bySubject = Dictionary(grouping: certificates, by: { $0.subject.description })
+        digests = Set(certificates.map(\.sha256))
+    }
+
+    /// The trusted certificates with this subject.
+    func withSubject(_ subject: String) -> [ParsedCertificate] { bySubject[subject] ?? [] }
+
+    /// Whether this exact certificate is trusted.
+    public func contains(_ certificate: ParsedCertificate) -> Bool { digests.contains(certificate.sha256) }
+
+    /// The Debian/Ubuntu bundle of the `ca-certificates` package: the gateway's `well-known-ca` trust.
+    public static let systemBundlePath = "/etc/ssl/certs/ca-certificates.crt"
+
+    /// Loads the system's well-known CAs.
+    public static func system(path: String = systemBundlePath) throws(PKIError) -> TrustAnchors {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .unsupportedInput(
+                "the system trust store \(path) cannot be read", hint: "install the ca-certificates package"
+            )
+        }
+        var certificates: [ParsedCertificate] = []
+        for block in try PEMBlock.blocks(in: String(decoding: data, as: UTF8.self)) where block.label == "CERTIFICATE" {
+            // A CA the crypto library cannot use is skipped, as OpenSSL skips what it cannot load.
+            if let certificate = try? ParsedCertificate(der: block.der), certificate.x509 != nil {
+                certificates.append(certificate)
+            }
+        }
+        return TrustAnchors(certificates, isWellKnownStore: true)
+    }
+}
