@@ -41,6 +41,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "trustgate", dependencies: ["TrustGateCLI"]),
+        // In-process benchmarks (not tests): `swift run -c release trustgate-bench`.
+        .executableTarget(name: "trustgate-bench", dependencies: ["TrustGatePKI"], path: "Benchmarks/TrustGateBench"),
         // Test-only helpers: temporary directories, openssl/certtool runners, a test PKI in code.
         .target(
             name: "TrustGateTesting",

@@ -127,7 +127,7 @@ struct TrustEvaluatorTests {
 
     @Test("Name constraints: permitted and excluded DNS and IP subtrees")
     func nameConstraints() async throws {
-        let permitted = try NameConstraints(permittedDNSDomains: ["internal.test"], excludedDNSDomains: ["bad.internal.test"],
+        let permitted = NameConstraints(permittedDNSDomains: ["internal.test"], excludedDNSDomains: ["bad.internal.test"],
                                             permittedIPRanges: [], excludedIPRanges: [ASN1OctetString(contentBytes: [10, 0, 0, 0, 255, 0, 0, 0])])
         let root = try CustomCertificate("Constrained Root", ca: true, nameConstraints: permitted)
         func leaf(_ names: [GeneralName]) throws -> ParsedCertificate {
@@ -233,5 +233,28 @@ struct HostnameMatcherTests {
         #expect(HostnameMatcher.matches(ipCert, ServerIdentity("2001:0db8:0000::0001")))
         #expect(!HostnameMatcher.matches(ipCert, ServerIdentity("10.0.0.1")), "a DNS SAN never matches an IP")
         #expect(!HostnameMatcher.matches(ipCert, .dns("2001:db8::1")))
+    }
+}
+
+@Suite("The verdict cache")
+struct VerdictCacheTests {
+    @Test("Same answer from the cache; a cached acceptance is not reused once a certificate has expired")
+    func cacheRespectsValidity() async throws {
+        let root = try CustomCertificate("Root", ca: true)
+        let leaf = try CustomCertificate("backend.test", issuer: root, ca: false, sans: [.dnsName("backend.test")],
+                                         notBefore: .now.addingTimeInterval(-86400), notAfter: .now.addingTimeInterval(3600))
+        let cache = VerdictCache()
+        let evaluator = TrustEvaluator()
+        var request = TrustEvaluationRequest(presented: [leaf.certificate], roots: TrustAnchors([root.certificate]),
+                                             identity: .dns("backend.test"))
+        #expect(await cache.verdict(for: request, evaluator: evaluator).isTrusted)
+        #expect(await cache.verdict(for: request, evaluator: evaluator).isTrusted)
+        #expect(cache.count == 1)
+        request.time = Date().addingTimeInterval(7200)
+        #expect(await cache.verdict(for: request, evaluator: evaluator).category == .expired)
+        var otherHost = request
+        otherHost.time = Date()
+        otherHost.identity = .dns("other.test")
+        #expect(await cache.verdict(for: otherHost, evaluator: evaluator).category == .hostnameMismatch)
     }
 }

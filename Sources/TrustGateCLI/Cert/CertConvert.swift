@@ -93,17 +93,10 @@ extension Cert {
             case .cerBase64:
                 try files.add(out, text: CertificateEncoding.base64CER(leaf), label: "certificate, Base64 .cer")
             case .pfx:
-                let password = try outPasswords.resolve()
-                do {
-                    let pfx = try PFXWriter.write(
-                        certificates: certificates, key: privateKey, password: password, profile: pfxProfile,
-                        friendlyName: name ?? leaf.displayName
-                    )
-                    let keyNote = privateKey == nil ? ", no key" : ""
-                    try files.add(out, pfx, secret: true, label: "PKCS#12, \(pfxProfile.rawValue) profile\(keyNote)")
-                } catch let error as PKIError {
-                    throw CLIError(error, what: "cannot write PFX")
-                }
+                try files.addPFX(
+                    out, certificates: certificates, key: privateKey, password: try outPasswords.resolve(),
+                    profile: pfxProfile, friendlyName: name ?? leaf.displayName
+                )
             }
             try WrittenFiles.report(try files.commit(), json: false)
         }

@@ -151,16 +151,11 @@ extension Cert {
                 )
             }
             if let pfx {
-                let password = try outPasswords.resolve()
-                do {
-                    let bytes = try PFXWriter.write(
-                        certificates: [issued.certificate] + issued.chain, key: issued.key, password: password,
-                        profile: pfxProfile, friendlyName: issued.certificate.displayName
-                    )
-                    try files.add(pfx, bytes, secret: true, label: "PKCS#12, \(pfxProfile.rawValue) profile")
-                } catch let error as PKIError {
-                    throw CLIError(error, what: "cannot write PFX")
-                }
+                try files.addPFX(
+                    pfx, certificates: [issued.certificate] + issued.chain, key: issued.key,
+                    password: try outPasswords.resolve(), profile: pfxProfile,
+                    friendlyName: issued.certificate.displayName
+                )
             }
             let written = try files.commit()
             try WrittenFiles.report(written, certificate: issued.certificate, json: output.json)

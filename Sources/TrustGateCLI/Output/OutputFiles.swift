@@ -40,6 +40,22 @@ struct OutputFiles {
         try add(path, Array(text.utf8), secret: secret, label: label)
     }
 
+    /// Adds a PKCS#12 file (always 0600: it holds a key, or may be taken for one).
+    mutating func addPFX(
+        _ path: String, certificates: [ParsedCertificate], key: PrivateKeyMaterial?, password: Password,
+        profile: PFXProfile, friendlyName: String?
+    ) throws(CLIError) {
+        let bytes: [UInt8]
+        do {
+            bytes = try PFXWriter.write(
+                certificates: certificates, key: key, password: password, profile: profile, friendlyName: friendlyName
+            )
+        } catch {
+            throw CLIError(error, what: "cannot write PFX")
+        }
+        try add(path, bytes, secret: true, label: "PKCS#12, \(profile.rawValue) profile\(key == nil ? ", no key" : "")")
+    }
+
     /// Checks every target, then writes them all. Returns the entries written, in order.
     @discardableResult
     func commit() throws(CLIError) -> [Entry] {

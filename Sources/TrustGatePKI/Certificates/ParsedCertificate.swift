@@ -12,6 +12,8 @@ import X509
 public struct ParsedCertificate: Hashable, Sendable {
     /// The certificate's DER encoding, byte for byte as read.
     public let der: [UInt8]
+    /// SHA-256 of the DER certificate: its fingerprint (computed once: it keys caches and trust stores).
+    public let sha256: [UInt8]
     /// The library's view of the certificate, when it accepts the certificate.
     public let x509: Certificate?
     /// Why `x509` is `nil`: what swift-certificates refused.
@@ -35,6 +37,7 @@ public struct ParsedCertificate: Hashable, Sendable {
         do {
             let fields = try TBSFields(der: der)
             self.der = der
+            self.sha256 = Array(SHA256.hash(data: der))
             self.version = fields.version
             self.serialNumber = fields.serialNumber
             self.issuer = fields.issuer
@@ -73,9 +76,6 @@ public struct ParsedCertificate: Hashable, Sendable {
         }
         try self.init(der: serializer.serializedBytes)
     }
-
-    /// SHA-256 of the DER certificate: its fingerprint.
-    public var sha256: [UInt8] { Array(SHA256.hash(data: der)) }
 
     /// SHA-256 of the DER SubjectPublicKeyInfo: the value of an HPKP/Envoy/curl SPKI pin.
     public var spkiSHA256: [UInt8] { Array(SHA256.hash(data: subjectPublicKeyInfo)) }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Everything one trust decision depends on.
@@ -41,6 +42,10 @@ public struct TrustEvaluationRequest: Sendable {
 public struct TrustAnchors: Sendable {
     public let certificates: [ParsedCertificate]
     public let isWellKnownStore: Bool
+    /// SHA-256 over the sorted fingerprints: two anchor sets with the same certificates have the same identity.
+    public let identity: [UInt8]
+    /// Every notBefore and notAfter of the anchors, sorted: a cached verdict is reused only between two of them.
+    let validityBoundaries: [Date]
     private let bySubject: [String: [ParsedCertificate]]
     private let digests: Set<[UInt8]>
 
@@ -49,6 +54,13 @@ public struct TrustAnchors: Sendable {
         self.isWellKnownStore = isWellKnownStore
         bySubject = Dictionary(grouping: certificates, by: { $0.subject.description })
         digests = Set(certificates.map(\.sha256))
+        var hasher = SHA256()
+        for digest in certificates.map(\.sha256).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            hasher.update(data: digest)
+        }
+        hasher.update(data: [isWellKnownStore ? 1 : 0])
+        identity = Array(hasher.finalize())
+        validityBoundaries = certificates.flatMap { [$0.notBefore, $0.notAfter] }.sorted()
     }
 
     /// The trusted certificates with this subject.
