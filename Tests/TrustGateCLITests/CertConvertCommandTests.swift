@@ -155,3 +155,41 @@ struct CertConvertCommandTests {
         }
     }
 }
+
+@Suite("Broken PFX files on the command line")
+struct BrokenPFXCommandTests {
+    @Test("Wrong password, truncated, flipped MAC byte, key-only and not-a-PFX: exit 65, one clear line, no output")
+    func brokenFiles() async throws {
+        try await withTemporaryDirectory { dir in
+            let made = try TrustGateBinary.run(["cert", "testpki", "."], in: dir.path)
+            try #require(made.status == 0)
+            let pfx = try dir.read("gateway-listener.pfx")
+            try dir.write("truncated.pfx", Array(pfx.prefix(pfx.count / 2)))
+            var flipped = pfx
+            flipped[pfx.count - 30] ^= 0x01
+            try dir.write("flipped.pfx", flipped)
+            try dir.write("not.pfx", [0x30, 0x82, 0x01, 0x00] + [UInt8](repeating: 0x41, count: 256))
+            try dir.write("wrong.pass", text: "not-the-password\n")
+            let keyOnly = try ProcessRunner.run("openssl", ["pkcs12", "-export", "-nocerts", "-inkey",
+                dir.file("gateway-listener.key"), "-passout", "file:" + dir.file("gateway-listener.pass"),
+                "-out", dir.file("key-only.pfx")])
+            try #require(keyOnly.status == 0, "\(keyOnly)")
+            let cases: [(file: String, password: String, message: String)] = [
+                ("gateway-listener.pfx", "wrong.pass", "wrong password or corrupted file (MAC verification failed)"),
+                ("truncated.pfx", "gateway-listener.pass", "truncated"),
+                ("flipped.pfx", "gateway-listener.pass", "MAC verification failed"),
+                ("key-only.pfx", "gateway-listener.pass", "holds a private key but no certificate"),
+                ("not.pfx", "gateway-listener.pass", "not"),
+            ]
+            for entry in cases {
+                let result = try TrustGateBinary.run(["cert", "convert", entry.file, "--to", "pem", "--out", "out.pem",
+                                                      "--password-file", entry.password], in: dir.path)
+                #expect(result.status == 65, "\(entry.file): \(result)")
+                #expect(result.stderr.hasPrefix("trustgate: error: ") && result.stderr.contains(entry.message),
+                        "\(entry.file): \(result.stderr)")
+                #expect(result.stderr.split(separator: "\n").count <= 2)
+                #expect(!dir.exists("out.pem") && !dir.exists("out.key"), "\(entry.file): no output")
+            }
+        }
+    }
+}

@@ -45,23 +45,29 @@ struct PKCS12Tests {
     }
 
     @Test("openssl, certtool and keytool open our files: modern and compat without -legacy, legacy only with it",
-          arguments: PFXProfile.allCases)
-    func theyReadOurs(profile: PFXProfile) async throws {
-        let issued = try leaf(.ecP256)
+          arguments: PFXProfile.allCases, [KeyAlgorithm.ecP256, .rsa2048, .ed25519])
+    func theyReadOurs(profile: PFXProfile, algorithm: KeyAlgorithm) async throws {
+        let issued = try leaf(algorithm)
         let pfx = try PFXWriter.write(certificates: [issued.certificate] + issued.chain, key: issued.key,
                                       password: Password("s3cret"), profile: profile, friendlyName: "pfx.test")
         try await withTemporaryDirectory { dir in
             let path = try dir.write("ours.pfx", pfx)
-            let plain = try ProcessRunner.run("openssl", ["pkcs12", "-in", path, "-passin", "pass:s3cret", "-nodes"])
+            let legacyFlag = profile == .legacy ? ["-legacy"] : []
             if profile == .legacy {
+                let plain = try ProcessRunner.run("openssl", ["pkcs12", "-in", path, "-passin", "pass:s3cret", "-nodes"])
                 #expect(plain.status != 0, "OpenSSL 3 refuses RC2-40 without -legacy: \(plain)")
-                let legacy = try ProcessRunner.run("openssl", ["pkcs12", "-legacy", "-in", path, "-passin",
-                                                               "pass:s3cret", "-nodes"])
-                #expect(legacy.status == 0, "\(legacy)")
-            } else {
-                #expect(plain.status == 0, "\(plain)")
-                #expect(plain.stdout.contains("BEGIN PRIVATE KEY") && plain.stdout.contains("friendlyName: pfx.test"))
             }
+            let opened = try ProcessRunner.run("openssl", ["pkcs12"] + legacyFlag + ["-in", path, "-passin",
+                                                                                     "pass:s3cret", "-nodes"])
+            #expect(opened.status == 0, "\(opened)")
+            #expect(opened.stdout.contains("BEGIN PRIVATE KEY") && opened.stdout.contains("friendlyName: pfx.test"))
+            // The key openssl extracts is ours: same public key.
+            let extracted = try ProcessRunner.run("openssl", ["pkey", "-pubout", "-outform", "DER"],
+                                                  input: opened.standardOutput)
+            #expect(extracted.standardOutput == issued.key.subjectPublicKeyInfo, "\(extracted.stderr)")
+            let fingerprint = try ProcessRunner.run("openssl", ["x509", "-noout", "-fingerprint", "-sha256"],
+                                                    input: opened.standardOutput)
+            #expect(fingerprint.stdout.contains(issued.certificate.sha256.colonHexString), "the leaf comes first")
             let certtool = try ProcessRunner.run("certtool", ["--p12-info", "--inder", "--infile", path,
                                                               "--password", "s3cret"])
             #expect(certtool.status == 0, "\(certtool)")
