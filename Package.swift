@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // The system OpenSSL 3, for PKCS#12 profiles BoringSSL does not write or read (RC2-40, 3DES).
@@ -32,11 +33,17 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
+        // AllowList: the per-gateway allow-list model, its policy on the trust evaluator, and its stores.
+        .target(
+            name: "TrustGateAllowList",
+            dependencies: ["TrustGatePKI", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // CLI: argument parsing, output formatting, exit codes; no business logic.
         .target(
             name: "TrustGateCLI",
             dependencies: [
                 "TrustGatePKI",
+                "TrustGateAllowList",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,6 +64,10 @@ let package = Package(
                 "TrustGatePKI", "TrustGateTesting", .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
+        ),
+        .testTarget(
+            name: "TrustGateAllowListTests",
+            dependencies: ["TrustGateAllowList", "TrustGatePKI", "TrustGateTesting"]
         ),
         .testTarget(
             name: "TrustGateCLITests",

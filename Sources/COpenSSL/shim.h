@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/pkcs12.h>
 #include <openssl/provider.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 // Stack helpers as real functions: OpenSSL defines them as macros over inline functions.
@@ -16,5 +17,10 @@ static inline int trustgate_sk_X509_push(STACK_OF(X509) *stack, X509 *cert) { re
 static inline int trustgate_sk_X509_num(const STACK_OF(X509) *stack) { return sk_X509_num(stack); }
 static inline X509 *trustgate_sk_X509_value(const STACK_OF(X509) *stack, int index) { return sk_X509_value(stack, index); }
 static inline void trustgate_sk_X509_pop_free(STACK_OF(X509) *stack) { sk_X509_pop_free(stack, X509_free); }
+
+// SNI: a macro over SSL_ctrl in OpenSSL.
+static inline long trustgate_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
+    return SSL_set_tlsext_host_name(ssl, name);
+}
 
 #endif

@@ -19,9 +19,10 @@ public struct TrustGate: AsyncParsableCommand {
               trustgate cert testpki ./testpki
               trustgate cert create backend.test --san 10.0.0.4
               trustgate cert export backend.pfx --cer backend.cer --pin
+              trustgate allowlist add --gateway g1 backend.cer
             """,
         version: TrustGateVersion.current,
-        subcommands: [Cert.self]
+        subcommands: [Cert.self, AllowListCommand.self]
     )
 
     public init() {}

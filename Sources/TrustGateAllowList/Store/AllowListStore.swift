@@ -1,0 +1,33 @@
+import Foundation
+
+/// Where allow-lists live. The SQLite store is the embedded default; a PostgreSQL store for fleets implements
+/// the same protocol. Every mutating call is one transaction, durable when it returns.
+public protocol AllowListStore: Sendable {
+    /// Adds an entry, refusing a duplicate (`already registered as NAME`) or a name in use. Returns the gateway's new
+    /// allow-list version.
+    @discardableResult
+    func add(_ entry: AllowListEntry) throws(AllowListError) -> Int64
+
+    /// Removes the entry whose name, certificate SHA-256 or SPKI SHA-256 (hex, or a `sha256/` pin) is `selector`.
+    @discardableResult
+    func remove(gateway: String, selector: String, actor: String) throws(AllowListError) -> AllowListEntry
+
+    /// A gateway's entries, by name.
+    func entries(gateway: String) throws(AllowListError) -> [AllowListEntry]
+
+    /// The entry with this certificate or SPKI SHA-256 (hex), through the index.
+    func entry(gateway: String, fingerprint: String) throws(AllowListError) -> AllowListEntry?
+
+    /// Every gateway with its version and entry count.
+    func gateways() throws(AllowListError) -> [GatewaySummary]
+
+    /// The gateway's allow-list version: 0 for an unknown gateway; increases on every change.
+    func version(gateway: String) throws(AllowListError) -> Int64
+
+    /// The audit trail, oldest first; all gateways when `gateway` is nil.
+    func history(gateway: String?) throws(AllowListError) -> [HistoryRecord]
+
+    /// Adds every entry in one transaction: all or nothing. Returns the new version.
+    @discardableResult
+    func importEntries(_ entries: [AllowListEntry], gateway: String, actor: String) throws(AllowListError) -> Int64
+}

@@ -1,0 +1,225 @@
+import ArgumentParser
+import Foundation
+import TrustGateAllowList
+import TrustGatePKI
+
+extension AllowListCommand {
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remove",
+            abstract: "Remove an entry from a gateway's allow-list.",
+            discussion: """
+                SELECTOR is the entry's name, certificate SHA-256 or SPKI SHA-256 (hex or sha256/BASE64). A running \\
+                gateway stops accepting the backend within a second and closes its pooled connections to it.
+
+                EXAMPLES:
+                  trustgate allowlist remove --gateway g1 backend.test
+                """
+        )
+
+        @OptionGroup var gateway: GatewayOption
+
+        @Argument(help: "Name or fingerprint of the entry.")
+        var selector: String
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            do {
+                let entry = try store.remove(gateway: gateway.gateway, selector: selector, actor: Actor.current)
+                let version = try store.version(gateway: gateway.gateway)
+                print("removed \(entry.name) (\(entry.kind.rawValue)) from gateway \(gateway.gateway), version \(version)")
+            } catch {
+                throw CLIError(error, what: "cannot remove")
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export",
+            abstract: "Export a gateway's allow-list as a JSON document carrying the certificates.",
+            discussion: """
+                The document ({"format": "trustgate-allowlist/1", "gateway", "exportedAt", "entries": [{"name", \\
+                "kind", "certificate" (PEM), "spkiSha256", "nextSpkiSha256", "expiresAt"}]}) is what `allowlist \\
+                import` reads, on this store or another.
+
+                EXAMPLES:
+                  trustgate allowlist export --gateway g1 --out g1.json
+                """
+        )
+
+        @OptionGroup var gateway: GatewayOption
+
+        @Option(help: "Write to this file instead of standard output.")
+        var out: String?
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var overwrite: OverwriteOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let entries: [AllowListEntry]
+            do {
+                entries = try store.entries(gateway: gateway.gateway)
+            } catch {
+                throw CLIError(error, what: "cannot read the allow-list")
+            }
+            let data: Data
+            do {
+                data = try AllowListDocument(gateway: gateway.gateway, entries: entries).encoded()
+            } catch {
+                throw CLIError(what: "cannot encode the document", why: "\(error)", status: .software)
+            }
+            guard let out else {
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            var files = OutputFiles(force: overwrite.force)
+            try files.add(out, Array(data) + [0x0A], label: "allow-list of \(gateway.gateway), \(entries.count) entr\(entries.count == 1 ? "y" : "ies")")
+            try WrittenFiles.report(try files.commit(), json: false)
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Import an exported allow-list: everything validated first, then all or nothing.",
+            discussion: """
+                Every entry is checked before anything is written (certificates parse, fingerprints match, names \\
+                are unique, trusted roots are self-signed CAs); then all entries go in in one transaction. An entry \\
+                the gateway already has refuses the whole import. --gateway imports into another gateway than the \\
+                document's.
+
+                EXAMPLES:
+                  trustgate allowlist import g1.json
+                  trustgate allowlist import g1.json --gateway g2 --store /var/lib/trustgate/store.sqlite
+                """
+        )
+
+        @Argument(help: "A document written by `allowlist export`.")
+        var file: String
+
+        @Option(help: "Import into this gateway instead of the document's.")
+        var gateway: String?
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() throws {
+            let data = Data(try InputFile.read(file))
+            do {
+                let document = try AllowListDocument.decode(data, file: file)
+                let target = gateway ?? document.gateway
+                guard EntryRegistration.isValidGatewayName(target) else {
+                    throw AllowListError.invalidDocument("'\(target)' is not a gateway name", file: file)
+                }
+                let entries = try document.storeEntries(gateway: target, actor: Actor.current, file: file)
+                let store = try storeOptions.open()
+                let version = try store.importEntries(entries, gateway: target, actor: Actor.current)
+                print("imported \(entries.count) entr\(entries.count == 1 ? "y" : "ies") into gateway \(target), version \(version)")
+            } catch let error as AllowListError {
+                throw CLIError(error, what: "cannot import")
+            }
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check",
+            abstract: "Would this gateway accept this backend? The gateway's own decision, offline.",
+            discussion: """
+                Evaluates the chain in --chain, or the chain the backend at --connect HOST:PORT presents (SNI: \\
+                --sni, else --hostname, else HOST), against the gateway's allow-list with the same evaluator and \\
+                policy the gateway runs: pinned (leaf certificate or an SPKI pin matches), trusted-root (the chain \\
+                validates to a trusted-root entry for --hostname), well-known-ca, or, without --mode, either of the \\
+                first two. Exit 0 accepted; 1 rejected, with the reason category (not-allowlisted, untrusted-root, \\
+                hostname-mismatch, expired, …, unreachable, timeout, handshake-failed).
+
+                EXAMPLES:
+                  trustgate allowlist check --gateway g1 --chain backend.pem --hostname backend.test
+                  trustgate allowlist check --gateway g1 --connect 10.0.0.4:443 --hostname backend.test --json
+                """
+        )
+
+        @OptionGroup var gateway: GatewayOption
+
+        @Option(help: "The chain the backend presents (PEM, DER or PFX), leaf first.")
+        var chain: String?
+
+        @Option(help: "Fetch the chain from a live backend, HOST:PORT.")
+        var connect: String?
+
+        @Option(help: "The SNI to send with --connect (default: --hostname, else HOST).")
+        var sni: String?
+
+        @Option(help: "The host name the backend must be valid for.")
+        var hostname: String?
+
+        @Option(help: "The gateway's trust mode to apply (default: pinned or trusted-root).")
+        var mode: TrustMode?
+
+        @Option(help: "Seconds to wait for --connect.")
+        var timeout: Double = 10
+
+        @OptionGroup var passwords: InputPasswordOptions
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: JSONOptions
+
+        func validate() throws {
+            guard (chain == nil) != (connect == nil) else {
+                throw ValidationError("give exactly one of --chain and --connect")
+            }
+        }
+
+        func run() async throws {
+            let store = try storeOptions.open()
+            let entries: [AllowListEntry]
+            do {
+                entries = try store.entries(gateway: gateway.gateway)
+            } catch {
+                throw CLIError(error, what: "cannot read the allow-list")
+            }
+            let presented: [ParsedCertificate]
+            let source: String
+            if let chain {
+                presented = try InputFile.certificates(chain, passwords: passwords).certificates
+                source = chain
+            } else {
+                let (host, port) = try Self.hostAndPort(connect ?? "")
+                source = "\(host):\(port)"
+                switch PeerChainFetcher.fetch(host: host, port: port, serverName: sni ?? hostname ?? host, timeout: timeout) {
+                case .chain(let fetched):
+                    presented = fetched
+                case .failed(let category, let detail):
+                    try VerdictOutput.print(
+                        TrustVerdict(chain: [], problems: [TrustProblem(category, detail)]), file: source, json: output.json
+                    )
+                    throw ExitCode(CLIError.ExitStatus.rejected.rawValue)
+                }
+            }
+            let policy = AllowListPolicy(gateway: gateway.gateway, entries: entries)
+            let verdict = await policy.evaluate(
+                presented: presented, identity: hostname.map(ServerIdentity.init), mode: mode
+            )
+            try VerdictOutput.print(verdict, file: source, json: output.json)
+            if !verdict.isTrusted { throw ExitCode(CLIError.ExitStatus.rejected.rawValue) }
+        }
+
+        static func hostAndPort(_ text: String) throws(CLIError) -> (String, Int) {
+            var host = text
+            var portText = ""
+            if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+                host = String(text[text.index(after: text.startIndex)..<close])
+                portText = String(text[text.index(after: close)...].dropFirst())
+            } else if let colon = text.lastIndex(of: ":") {
+                host = String(text[..<colon])
+                portText = String(text[text.index(after: colon)...])
+            }
+            guard !host.isEmpty, let port = Int(portText), (1...65535).contains(port) else {
+                throw .usage("--connect takes HOST:PORT (e.g. backend.test:443 or [::1]:8443)")
+            }
+            return (host, port)
+        }
+    }
+}

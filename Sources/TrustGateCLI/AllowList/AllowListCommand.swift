@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import TrustGateAllowList
+import TrustGatePKI
+
+/// `trustgate allowlist`: register certificates with a gateway.
+public struct AllowListCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "allowlist",
+        abstract: "Register backend certificates with a gateway: pinned certificates, trusted roots, SPKI pins.",
+        discussion: """
+            Each gateway has an allow-list in the store: --store PATH, else $TRUSTGATE_STORE, else \\
+            $XDG_DATA_HOME/trustgate/store.sqlite (~/.local/share/trustgate/store.sqlite). Every change is one \\
+            transaction, on disk before the command returns, recorded in the history, and raises the gateway's \\
+            version, which a running gateway watches. Entries are pinned (a backend's own certificate, Azure v1 \\
+            authentication certificate), trusted-root (Azure v2 trusted root) or spki-pin (a public-key pin at \\
+            any level of the chain, which survives a renewal that keeps the key).
+
+            Exit status: 0 done/accepted; 1 refused or rejected; 64 usage; 65 unreadable input or store; 66 input \\
+            missing; 74 store cannot be written.
+
+            EXAMPLES:
+              trustgate cert export backend.pem --cer backend.cer
+              trustgate allowlist add --gateway g1 backend.cer
+              trustgate allowlist add --gateway g1 root-ca.pem --as trusted-root
+              trustgate allowlist check --gateway g1 --chain backend.pem --hostname backend.test
+              trustgate allowlist list --gateway g1
+            """,
+        subcommands: [Add.self, List.self, Show.self, Remove.self, Gateways.self, Check.self, Export.self, Import.self,
+                      History.self]
+    )
+
+    public init() {}
+}
+
+/// `--store`, shared by every allow-list command.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The store: an SQLite file path (default: $TRUSTGATE_STORE, else the user's data directory).")
+    var store: String?
+
+    func open() throws(CLIError) -> any AllowListStore {
+        do {
+            return try StoreLocation.open(store)
+        } catch {
+            throw CLIError(error, what: "cannot open the allow-list store")
+        }
+    }
+}
+
+/// `--gateway`, required by the per-gateway commands.
+struct GatewayOption: ParsableArguments {
+    @Option(help: "The gateway whose allow-list this is.")
+    var gateway: String
+}
+
+extension CLIError {
+    /// An allow-list error, attributed to what the command was doing.
+    init(_ error: AllowListError, what: String) {
+        let status: ExitStatus
+        switch error.code {
+        case .refused, .notFound: status = .rejected
+        case .storeUnreadable, .invalidDocument: status = .dataError
+        case .unsupportedStore: status = .usage
+        default: status = .ioError
+        }
+        self.init(what: what, file: error.file, why: error.reason, hint: error.hint, status: status)
+    }
+}
+
+/// Who is changing the allow-list, for the history: the login name.
+enum Actor {
+    static var current: String {
+        if let user = ProcessInfo.processInfo.environment["USER"], !user.isEmpty { return user }
+        if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        return "uid \(getuid())"
+    }
+}
+
+extension EntryKind: ExpressibleByArgument {}
+extension TrustMode: ExpressibleByArgument {}
