@@ -49,7 +49,9 @@ let package = Package(
         ),
         .executableTarget(name: "trustgate", dependencies: ["TrustGateCLI"]),
         // In-process benchmarks (not tests): `swift run -c release trustgate-bench`.
-        .executableTarget(name: "trustgate-bench", dependencies: ["TrustGatePKI"], path: "Benchmarks/TrustGateBench"),
+        .executableTarget(
+            name: "trustgate-bench", dependencies: ["TrustGatePKI", "TrustGateAllowList"], path: "Benchmarks/TrustGateBench"
+        ),
         // Test-only helpers: temporary directories, openssl/certtool runners, a test PKI in code.
         .target(
             name: "TrustGateTesting",
@@ -71,7 +73,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TrustGateCLITests",
-            dependencies: ["trustgate", "TrustGatePKI", "TrustGateTesting"]
+            dependencies: ["trustgate", "TrustGatePKI", "TrustGateAllowList", "TrustGateTesting"]
         ),
     ]
 )

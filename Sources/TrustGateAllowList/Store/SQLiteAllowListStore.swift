@@ -32,7 +32,7 @@ public final class SQLiteAllowListStore: AllowListStore {
         }
         do {
             queue = try Self.retryingBusy { try DatabaseQueue(path: path, configuration: configuration) }
-            try Self.retryingBusy { try Self.migrator.migrate(self.queue) }
+            try Self.retryingBusy { try Self.migrate(self.queue) }
         } catch {
             throw Self.map(error, path: path)
         }
@@ -40,9 +40,11 @@ public final class SQLiteAllowListStore: AllowListStore {
 
     // MARK: Schema
 
-    private static let migrator: DatabaseMigrator = {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: gateways, entries, history") { db in
+    /// Schema versions, applied in order; the database's `user_version` says how many are in. Each runs inside
+    /// one IMMEDIATE transaction that re-reads the version first, so concurrent processes opening a new store
+    /// apply each migration exactly once (GRDB's own migrator reads its bookkeeping outside the write lock).
+    private static let migrations: [(String, @Sendable (Database) throws -> Void)] = [
+        ("gateways, entries, history", { db in
             try db.create(table: "gateway") { table in
                 table.primaryKey("name", .text)
                 table.column("version", .integer).notNull().defaults(to: 0)
@@ -76,9 +78,29 @@ public final class SQLiteAllowListStore: AllowListStore {
                 table.column("version", .integer).notNull()
             }
             try db.create(index: "history_gateway", on: "history", columns: ["gateway", "id"])
+        }),
+    ]
+
+    private static func migrate(_ queue: DatabaseQueue) throws {
+        let current = try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+        if current == migrations.count { return }
+        if current > migrations.count {
+            throw AllowListError.storeUnreadable(
+                "the store has schema version \(current), newer than this trustgate (\(migrations.count))",
+                path: queue.path, hint: "use a newer trustgate with this store"
+            )
         }
-        return migrator
-    }()
+        try queue.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                for index in version..<migrations.count {
+                    try migrations[index].1(db)
+                }
+                try db.execute(sql: "PRAGMA user_version = \(migrations.count)")
+                return .commit
+            }
+        }
+    }
 
     // MARK: AllowListStore
 
@@ -128,9 +150,11 @@ public final class SQLiteAllowListStore: AllowListStore {
         let hex = Self.fingerprintHex(fingerprint)
         return try read { db in
             let byCertificate = try Row.fetchOne(
-                db, sql: "SELECT * FROM entry WHERE gateway = ? AND certificateSHA256 = ?", arguments: [gateway, hex])
+                db.cachedStatement(sql: "SELECT * FROM entry WHERE gateway = ? AND certificateSHA256 = ?"),
+                arguments: [gateway, hex])
             let row = try byCertificate ?? Row.fetchOne(
-                db, sql: "SELECT * FROM entry WHERE gateway = ? AND spkiSHA256 = ?", arguments: [gateway, hex])
+                db.cachedStatement(sql: "SELECT * FROM entry WHERE gateway = ? AND spkiSHA256 = ?"),
+                arguments: [gateway, hex])
             return row.map(Self.entry)
         }
     }
@@ -181,14 +205,29 @@ public final class SQLiteAllowListStore: AllowListStore {
         }
     }
 
+    /// SQLite's own consistency check of the whole file: `ok`, or what is wrong.
+    public func integrityCheck() throws(AllowListError) -> String {
+        try read { db in
+            try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ")
+        }
+    }
+
+    /// The number of entries of a gateway, counted in the database.
+    public func count(gateway: String) throws(AllowListError) -> Int {
+        try read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry WHERE gateway = ?", arguments: [gateway]) ?? 0
+        }
+    }
+
     // MARK: Rows
 
     private static func insert(_ entry: AllowListEntry, _ db: Database) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO gateway (name, version) VALUES (?, 0)", arguments: [entry.gateway])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO gateway (name, version) VALUES (?, 0)")
+            .execute(arguments: [entry.gateway])
         let fingerprint = entry.kind == .spkiPin ? entry.spkiSHA256 : (entry.certificateSHA256 ?? entry.spkiSHA256)
         let column = entry.kind == .spkiPin ? "spkiSHA256" : "certificateSHA256"
         if let existing = try String.fetchOne(
-            db, sql: "SELECT name FROM entry WHERE gateway = ? AND kind = ? AND \(column) = ?",
+            db.cachedStatement(sql: "SELECT name FROM entry WHERE gateway = ? AND kind = ? AND \(column) = ?"),
             arguments: [entry.gateway, entry.kind.rawValue, fingerprint])
         {
             throw AllowListError.refused(
@@ -196,19 +235,20 @@ public final class SQLiteAllowListStore: AllowListStore {
                 hint: "see `trustgate allowlist show --gateway \(entry.gateway) '\(existing)'`"
             )
         }
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM entry WHERE gateway = ? AND name = ?",
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM entry WHERE gateway = ? AND name = ?"),
                              arguments: [entry.gateway, entry.name]) == true
         {
             throw AllowListError.refused(
                 "gateway \(entry.gateway) already has an entry named \(entry.name)", hint: "pass --name to choose another"
             )
         }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO entry (gateway, name, kind, subject, certificateSHA256, spkiSHA256, nextSPKISHA256,
                     certificatePEM, certificateNotAfter, expiresAt, addedBy, addedAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 entry.gateway, entry.name, entry.kind.rawValue, entry.subject, entry.certificateSHA256, entry.spkiSHA256,
                 entry.nextSPKISHA256, entry.certificatePEM, entry.certificateNotAfter, entry.expiresAt, entry.addedBy,
@@ -318,11 +358,13 @@ public final class SQLiteAllowListStore: AllowListStore {
         }
         defer { try? handle.close() }
         let header = Array((try? handle.read(upToCount: 100)) ?? Data())
+        // An empty file holds nothing to lose: it is what SQLite leaves while another process creates the store.
+        if header.isEmpty { return }
         let magic = Array("SQLite format 3\u{0}".utf8)
         guard header.count == 100, Array(header.prefix(16)) == magic else {
             throw .storeUnreadable(
-                "not a TrustGate store: the file is not an SQLite database" + (header.isEmpty ? " (it is empty)" : ""),
-                path: path, hint: "the file was left as it is; point --store at another file"
+                "not a TrustGate store: the file is not an SQLite database", path: path,
+                hint: "the file was left as it is; point --store at another file"
             )
         }
         var pageSize = Int(header[16]) << 8 | Int(header[17])
