@@ -36,7 +36,11 @@ let package = Package(
         // AllowList: the per-gateway allow-list model, its policy on the trust evaluator, and its stores.
         .target(
             name: "TrustGateAllowList",
-            dependencies: ["TrustGatePKI", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "TrustGatePKI", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
         ),
         // CLI: argument parsing, output formatting, exit codes; no business logic.
         .target(

@@ -135,6 +135,17 @@ struct AllowListStoreTests {
             .entry(from: try bundle("backend-wrong-host.pem"), file: "w", actor: "t")
         #expect(await AllowListPolicy(gateway: "g", entries: [leafPin]).evaluate(presented: valid, identity: nil, mode: .pinned)
             .isTrusted)
+        // Trusted root plus an SPKI pin of the intermediate (a swift-certificates VerifierPolicy in the evaluator):
+        // chains through that intermediate pass, a valid chain through another intermediate does not.
+        let rootAndPin = AllowListPolicy(gateway: "g", entries: [try entry("root-ca.pem"), intermediatePin])
+        #expect(await rootAndPin.evaluate(presented: valid, identity: .dns("backend.test"), mode: .trustedRoot).isTrusted)
+        let otherIntermediate = try TestIssuance.intermediate("Other Intermediate", issuer: pki.root)
+        let otherLeaf = try TestIssuance.leaf("backend.test", issuer: otherIntermediate)
+        let viaOther = await rootAndPin.evaluate(
+            presented: [otherLeaf.certificate, otherIntermediate.certificate], identity: .dns("backend.test"),
+            mode: .trustedRoot)
+        #expect(viaOther.category == .notAllowlisted, "\(viaOther.detail)")
+        #expect(viaOther.detail.contains("SPKI pin of gateway g"))
         // An entry past its own expiry no longer counts.
         intermediatePin.expiresAt = Date().addingTimeInterval(-60)
         #expect(await AllowListPolicy(gateway: "g", entries: [intermediatePin]).evaluate(

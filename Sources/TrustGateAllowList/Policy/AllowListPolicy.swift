@@ -77,15 +77,11 @@ public struct AllowListPolicy: Sendable {
                 problems: [TrustProblem(.notAllowlisted, "gateway \(gateway) has no trusted-root entries", certificate: leaf)]
             )
         }
-        let request = TrustEvaluationRequest(presented: presented, roots: roots, identity: identity, time: time)
-        var verdict = await Self.evaluate(request, evaluator: evaluator, cache: cache)
-        let pins = entries.filter { $0.kind == .spkiPin }
-        if verdict.isTrusted, !pins.isEmpty,
-            !verdict.chain.contains(where: { certificate in pins.contains { $0.matchesKey(of: certificate) } })
-        {
-            verdict = TrustVerdict(chain: verdict.chain, problems: [notAllowlisted(leaf)])
-        }
-        return verdict
+        let request = TrustEvaluationRequest(
+            presented: presented, roots: roots, identity: identity, time: time,
+            additionalPolicy: SPKIPinPolicy.additional(gateway: gateway, entries: entries)
+        )
+        return await Self.evaluate(request, evaluator: evaluator, cache: cache)
     }
 
     private static func evaluate(_ request: TrustEvaluationRequest, evaluator: TrustEvaluator, cache: VerdictCache?)

@@ -345,6 +345,20 @@ public final class SQLiteAllowListStore: AllowListStore {
         }
     }
 
+    /// The file's size and the size its header claims (page size × page count), when the header says.
+    private static func sizes(_ path: String) -> (Int, Int)? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        let header = Array((try? handle.read(upToCount: 100)) ?? Data())
+        guard header.count == 100 else { return nil }
+        var pageSize = Int(header[16]) << 8 | Int(header[17])
+        if pageSize == 1 { pageSize = 65536 }
+        let pages = header[28..<32].reduce(0) { $0 << 8 | Int($1) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard pageSize > 0, pages > 0 else { return nil }
+        return (size, pageSize * pages)
+    }
+
     /// Refuses an existing file that is not an SQLite database, or is shorter than its own header says, before
     /// SQLite is allowed anywhere near it.
     private static func checkExistingFile(_ path: String) throws(AllowListError) {
@@ -367,15 +381,18 @@ public final class SQLiteAllowListStore: AllowListStore {
                 hint: "the file was left as it is; point --store at another file"
             )
         }
-        var pageSize = Int(header[16]) << 8 | Int(header[17])
-        if pageSize == 1 { pageSize = 65536 }
-        let pages = header[28..<32].reduce(0) { $0 << 8 | Int($1) }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        if pageSize > 0, pages > 0, size < pageSize * pages {
-            throw .storeUnreadable(
-                "the store file is truncated: \(size) bytes, its header says \(pageSize * pages)", path: path,
-                hint: "the file was left as it is; restore a backup"
-            )
+        // Shorter than its header says: cut off. Another process checkpointing the WAL writes page 1 before it
+        // extends the file, so while a -wal file exists the check is repeated for up to two seconds.
+        for attempt in 0..<100 {
+            guard let (size, expected) = Self.sizes(path), size < expected else { return }
+            let busy = FileManager.default.fileExists(atPath: path + "-wal")
+            if attempt >= (busy ? 99 : 1) {
+                throw .storeUnreadable(
+                    "the store file is truncated: \(size) bytes, its header says \(expected)", path: path,
+                    hint: "the file was left as it is; restore a backup"
+                )
+            }
+            usleep(20_000)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import X509
 
 /// Everything one trust decision depends on.
 public struct TrustEvaluationRequest: Sendable {
@@ -17,6 +18,8 @@ public struct TrustEvaluationRequest: Sendable {
     public var maximumIntermediates: Int
     /// serverAuth or clientAuth.
     public var purpose: CertificatePurpose
+    /// A further swift-certificates `VerifierPolicy` every path must meet (an allow-list's pins, say).
+    public var additionalPolicy: AdditionalPolicy?
 
     public init(
         presented: [ParsedCertificate],
@@ -25,7 +28,8 @@ public struct TrustEvaluationRequest: Sendable {
         identity: ServerIdentity? = nil,
         time: Date = Date(),
         maximumIntermediates: Int = 8,
-        purpose: CertificatePurpose = .server
+        purpose: CertificatePurpose = .server,
+        additionalPolicy: AdditionalPolicy? = nil
     ) {
         self.presented = presented
         self.roots = roots
@@ -34,6 +38,22 @@ public struct TrustEvaluationRequest: Sendable {
         self.time = time
         self.maximumIntermediates = maximumIntermediates
         self.purpose = purpose
+        self.additionalPolicy = additionalPolicy
+    }
+}
+
+/// A swift-certificates `VerifierPolicy` added to the evaluator's own, for layers above PKI (the allow-list).
+/// Its failures are reported under `category`; a reason written as `"<category>: detail"` picks its category.
+public struct AdditionalPolicy: Sendable {
+    /// What distinguishes this policy's configuration from another's, for the verdict cache.
+    public let identity: [UInt8]
+    public let category: ReasonCategory
+    let make: @Sendable () -> AnyPolicy
+
+    public init(identity: [UInt8], category: ReasonCategory, make: @escaping @Sendable () -> AnyPolicy) {
+        self.identity = identity
+        self.category = category
+        self.make = make
     }
 }
 

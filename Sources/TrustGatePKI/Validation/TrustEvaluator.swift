@@ -67,20 +67,22 @@ public struct TrustEvaluator: Sendable {
                 )
             )
         }
-        if let problem = await libraryProblem(path) { problems.append(problem) }
+        if let problem = await libraryProblem(path, additional: request.additionalPolicy) { problems.append(problem) }
         return TrustVerdict(chain: path, problems: problems)
     }
 
     /// swift-certificates' RFC 5280 verdict on exactly this path. Validity periods are TrustGate's own check (it
     /// names the certificate and is judged at the request's time), so the library's is turned off.
-    private func libraryProblem(_ path: [ParsedCertificate]) async -> TrustProblem? {
+    private func libraryProblem(_ path: [ParsedCertificate], additional: AdditionalPolicy?) async -> TrustProblem? {
         let certificates = path.compactMap(\.x509)
         guard certificates.count == path.count, let leaf = certificates.first, let root = certificates.last else {
             return TrustProblem(.malformed, "a certificate on the path cannot be used")
         }
+        let extra = additional?.make()
         var verifier = Verifier(rootCertificates: CertificateStore([root])) {
             RFC5280Policy.withValidityCheckDisabled()
             UsageExtensionsPolicy()
+            if let extra { extra }
         }
         let result = await verifier.validate(
             leaf: leaf, intermediates: CertificateStore(certificates.dropFirst().dropLast())
@@ -94,6 +96,9 @@ public struct TrustEvaluator: Sendable {
                     .malformed, "\(path[0].subject) has a critical extension TrustGate does not process",
                     certificate: path[0]
                 )
+            }
+            if let category = ReasonCategory.allCases.first(where: { reason.hasPrefix("\($0.rawValue): ") }) {
+                return TrustProblem(category, String(reason.dropFirst(category.rawValue.count + 2)))
             }
             return TrustProblem(Self.category(ofLibraryReason: reason), Self.clean(reason))
         }

@@ -54,6 +54,7 @@ public final class VerdictCache: Sendable {
         hasher.update(data: Array((request.identity.map { "\($0)" } ?? "").utf8) + [0])
         hasher.update(data: Array(request.purpose.rawValue.utf8) + [0])
         withUnsafeBytes(of: Int64(request.maximumIntermediates)) { hasher.update(bufferPointer: $0) }
+        hasher.update(data: request.additionalPolicy?.identity ?? [])
         return Array(hasher.finalize())
     }
 
