@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // The system OpenSSL 3, for PKCS#12 profiles BoringSSL does not write or read (RC2-40, 3DES).
@@ -42,12 +43,18 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
+        // Gateway: configuration, listeners, routing, upstream TLS enforcement, proxy.
+        .target(
+            name: "TrustGateGateway",
+            dependencies: ["TrustGatePKI", "TrustGateAllowList", .product(name: "Yams", package: "Yams")]
+        ),
         // CLI: argument parsing, output formatting, exit codes; no business logic.
         .target(
             name: "TrustGateCLI",
             dependencies: [
                 "TrustGatePKI",
                 "TrustGateAllowList",
+                "TrustGateGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -74,6 +81,10 @@ let package = Package(
         .testTarget(
             name: "TrustGateAllowListTests",
             dependencies: ["TrustGateAllowList", "TrustGatePKI", "TrustGateTesting"]
+        ),
+        .testTarget(
+            name: "TrustGateGatewayTests",
+            dependencies: ["TrustGateGateway", "TrustGatePKI", "TrustGateTesting"]
         ),
         .testTarget(
             name: "TrustGateCLITests",

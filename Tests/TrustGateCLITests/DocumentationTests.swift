@@ -80,3 +80,28 @@ struct DocumentationTests {
         }
     }
 }
+
+@Suite("trustgate gateway check-config")
+struct CheckConfigCommandTests {
+    @Test("The shipped example is valid; a broken copy exits 65 with one line per problem; a missing file 66")
+    func checkConfig() async throws {
+        try await withTemporaryDirectory { dir in
+            let example = (TrustGateBinary.packageRoot as NSString).appendingPathComponent("Examples/gateway.yaml")
+            let text = try String(contentsOfFile: example, encoding: .utf8)
+            try dir.write("gateway.yaml", text: text)
+            try #require(try TrustGateBinary.run(["cert", "testpki", "testpki"], in: dir.path).status == 0)
+            let ok = try TrustGateBinary.run(["gateway", "check-config", "gateway.yaml"], in: dir.path)
+            #expect(ok.status == 0 && ok.stdout.contains("ok: gateway contoso"), "\(ok)")
+            try dir.write("broken.yaml", text: text.replacingOccurrences(of: "port: 8443", with: "port: http")
+                .replacingOccurrences(of: "pool: app\n", with: "pool: apps\n"))
+            let broken = try TrustGateBinary.run(["gateway", "check-config", "broken.yaml"], in: dir.path)
+            #expect(broken.status == 65, "\(broken)")
+            let lines = broken.stderr.split(separator: "\n")
+            #expect(lines.count == 2, "\(broken.stderr)")
+            #expect(lines.allSatisfy { $0.hasPrefix("trustgate: error: invalid configuration (broken.yaml:") })
+            #expect(broken.stderr.contains("listeners[0].port") && broken.stderr.contains("pool 'apps' is not defined"))
+            let missing = try TrustGateBinary.run(["gateway", "check-config", "nope.yaml"], in: dir.path)
+            #expect(missing.status == 66)
+        }
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import TrustGateAllowList
+import Yams
+
+extension GatewayConfiguration {
+    /// Reads a gateway configuration from YAML, checking everything it can without starting: keys, types,
+    /// references between objects, and that certificate files exist. Relative paths are resolved against
+    /// `baseDirectory` (the config file's directory). Throws the list of every problem found.
+    ///
+    /// Keys (see `trustgate-gateway.yaml(5)`):
+    /// - `gateway` (required): the allow-list this gateway enforces.
+    /// - `store`: the allow-list store; default `$TRUSTGATE_STORE`, else the user's data directory.
+    /// - `listeners[]`: `name`, `address` (default `0.0.0.0`), `port`, `protocol` (`https` default | `http`),
+    ///   `certificate` (`{pfx, password-file}` or `{pem, key}`; required for https), `host-names[]`,
+    ///   `tls` (`minimum-version` `1.2` default | `1.3`, `cipher-suites[]`).
+    /// - `pools[]`: `name`, `members[]` (`host:port`, `host`, or `[v6]:port`).
+    /// - `backend-settings[]`: `name`, `protocol` (`https` default | `http`), `port`, `host-name`,
+    ///   `pick-host-name-from-member` (default false), `trust` (`trusted-root` default | `pinned` | `well-known-ca`),
+    ///   `request-timeout` (default `30s`), `connect-timeout` (default `10s`).
+    /// - `rules[]`: `name`, `listener`, `pool`, `settings`, `paths[]` (`{match, pool, settings}`).
+    public static func load(yaml text: String, baseDirectory: String) throws(ConfigurationProblems) -> GatewayConfiguration {
+        let reader = ConfigurationReader()
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigurationProblems([Self.problem(from: error)])
+        } catch {
+            throw ConfigurationProblems([ConfigurationProblem(path: "", line: nil, column: nil, message: "\(error)")])
+        }
+        guard let root else {
+            throw ConfigurationProblems([ConfigurationProblem(path: "", line: nil, column: nil, message: "the file is empty")])
+        }
+        let top = reader.mapping(
+            ConfigurationReader.Field(node: root, path: ""),
+            allowed: ["gateway", "store", "listeners", "pools", "backend-settings", "rules"]
+        ) ?? [:]
+
+        let gateway = reader.string(top["gateway"], required: "gateway") ?? ""
+        if let field = top["gateway"], !gateway.isEmpty, !EntryRegistration.isValidGatewayName(gateway) {
+            reader.problem(field, "not a gateway name (letters, digits, '.', '_' and '-', at most 64)")
+        }
+        let store = reader.string(top["store"]).map { resolve($0, baseDirectory) }
+        let listeners = reader.sequence(top["listeners"]).compactMap { listener($0, reader, baseDirectory) }
+        let pools = reader.sequence(top["pools"]).compactMap { pool($0, reader) }
+        let settings = reader.sequence(top["backend-settings"]).compactMap { backendSettings($0, reader) }
+        let rules = reader.sequence(top["rules"]).compactMap { rule($0, reader) }
+        var configuration = GatewayConfiguration(
+            gateway: gateway, store: store, listeners: listeners, pools: pools, backendSettings: settings, rules: rules
+        )
+        configuration.checkReferences(reader, top)
+        guard reader.problems.isEmpty else { throw ConfigurationProblems(reader.problems) }
+        configuration.store = store
+        return configuration
+    }
+
+    private static func listener(_ field: ConfigurationReader.Field, _ reader: ConfigurationReader, _ base: String)
+        -> Listener?
+    {
+        guard let fields = reader.mapping(
+            field, allowed: ["name", "address", "port", "protocol", "certificate", "host-names", "tls"])
+        else { return nil }
+        let name = reader.string(fields["name"], required: "\(field.path).name")
+        let port = reader.integer(fields["port"], in: 0...65535)
+        if fields["port"] == nil { reader.problem(field, "missing port") }
+        let scheme = fields["protocol"].map { reader.choice($0, Scheme.self, allowed: [.https, .http]) } ?? .https
+        var certificate: ListenerCertificate?
+        if let certificateField = fields["certificate"],
+            let parts = reader.mapping(certificateField, allowed: ["pfx", "password-file", "pem", "key"])
+        {
+            if let pfx = reader.string(parts["pfx"]) {
+                certificate = .pfx(path: resolve(pfx, base), passwordFile: reader.string(parts["password-file"]).map { resolve($0, base) })
+                if parts["pem"] != nil || parts["key"] != nil {
+                    reader.problem(certificateField, "give either pfx (with password-file) or pem and key, not both")
+                }
+            } else if let pem = reader.string(parts["pem"]), let key = reader.string(parts["key"]) {
+                certificate = .pem(certificate: resolve(pem, base), key: resolve(key, base))
+            } else {
+                reader.problem(certificateField, "expected {pfx: FILE, password-file: FILE} or {pem: FILE, key: FILE}")
+            }
+            for (key, path) in certificateFiles(certificate) where !FileManager.default.isReadableFile(atPath: path) {
+                reader.problem(parts[key] ?? certificateField, "cannot read \(path)")
+            }
+        }
+        if scheme == .https, certificate == nil, fields["certificate"] == nil {
+            reader.problem(field, "an https listener needs a certificate")
+        }
+        var tls = TLSPolicy.default
+        if let tlsField = fields["tls"], let parts = reader.mapping(tlsField, allowed: ["minimum-version", "cipher-suites"]) {
+            if let version = reader.string(parts["minimum-version"]) {
+                if ["1.2", "1.3"].contains(version) {
+                    tls.minimumVersion = version
+                } else if let versionField = parts["minimum-version"] {
+                    reader.problem(versionField, "expected 1.2 or 1.3")
+                }
+            }
+            tls.cipherSuites = reader.strings(parts["cipher-suites"])
+        }
+        guard let name, let port, let scheme else { return nil }
+        return Listener(
+            name: name, address: reader.string(fields["address"]) ?? "0.0.0.0", port: port, scheme: scheme,
+            certificate: certificate, hostNames: reader.strings(fields["host-names"]).map { $0.lowercased() }, tls: tls
+        )
+    }
+
+    private static func certificateFiles(_ certificate: ListenerCertificate?) -> [(String, String)] {
+        switch certificate {
+        case .pfx(let path, let passwordFile): return [("pfx", path)] + (passwordFile.map { [("password-file", $0)] } ?? [])
+        case .pem(let certificate, let key): return [("pem", certificate), ("key", key)]
+        case nil: return []
+        }
+    }
+
+    private static func pool(_ field: ConfigurationReader.Field, _ reader: ConfigurationReader) -> BackendPool? {
+        guard let fields = reader.mapping(field, allowed: ["name", "members"]) else { return nil }
+        let name = reader.string(fields["name"], required: "\(field.path).name")
+        var members: [Member] = []
+        for memberField in reader.sequence(fields["members"]) {
+            guard let text = reader.string(memberField) else { continue }
+            guard let member = Member(parsing: text) else {
+                reader.problem(memberField, "expected host, host:port or [IPv6]:port")
+                continue
+            }
+            members.append(member)
+        }
+        if members.isEmpty { reader.problem(fields["members"] ?? field, "a pool needs at least one member") }
+        guard let name else { return nil }
+        return BackendPool(name: name, members: members)
+    }
+
+    private static func backendSettings(_ field: ConfigurationReader.Field, _ reader: ConfigurationReader)
+        -> BackendSettings?
+    {
+        guard let fields = reader.mapping(
+            field,
+            allowed: ["name", "protocol", "port", "host-name", "pick-host-name-from-member", "trust", "request-timeout",
+                      "connect-timeout"])
+        else { return nil }
+        let name = reader.string(fields["name"], required: "\(field.path).name")
+        let scheme = fields["protocol"].map { reader.choice($0, Scheme.self, allowed: [.https, .http]) } ?? .https
+        let trust = fields["trust"].map { reader.choice($0, TrustMode.self, allowed: TrustMode.allCases) } ?? .trustedRoot
+        let pick = reader.bool(fields["pick-host-name-from-member"]) ?? false
+        let hostName = reader.string(fields["host-name"])
+        if pick, hostName != nil, let field = fields["host-name"] {
+            reader.problem(field, "give either host-name or pick-host-name-from-member, not both")
+        }
+        let port = reader.integer(fields["port"], in: 1...65535)
+        let requestTimeout = reader.duration(fields["request-timeout"]) ?? 30
+        let connectTimeout = reader.duration(fields["connect-timeout"]) ?? 10
+        guard let name, let scheme, let trust else { return nil }
+        return BackendSettings(
+            name: name, scheme: scheme, port: port, hostName: hostName?.lowercased(), pickHostNameFromMember: pick,
+            trust: trust, requestTimeout: requestTimeout, connectTimeout: connectTimeout
+        )
+    }
+
+    private static func rule(_ field: ConfigurationReader.Field, _ reader: ConfigurationReader) -> RoutingRule? {
+        guard let fields = reader.mapping(field, allowed: ["name", "listener", "pool", "settings", "paths"]) else {
+            return nil
+        }
+        let paths = reader.sequence(fields["paths"]).compactMap { pathField -> PathRule? in
+            guard let parts = reader.mapping(pathField, allowed: ["match", "pool", "settings"]) else { return nil }
+            guard let match = reader.string(parts["match"], required: "\(pathField.path).match"),
+                let pool = reader.string(parts["pool"], required: "\(pathField.path).pool"),
+                let settings = reader.string(parts["settings"], required: "\(pathField.path).settings")
+            else { return nil }
+            if !match.hasPrefix("/") || match.dropLast().contains("*") {
+                reader.problem(parts["match"] ?? pathField, "a path starts with / and may end in /* only")
+            }
+            return PathRule(match: match, pool: pool, settings: settings)
+        }
+        guard let name = reader.string(fields["name"], required: "\(field.path).name"),
+            let listener = reader.string(fields["listener"], required: "\(field.path).listener"),
+            let pool = reader.string(fields["pool"], required: "\(field.path).pool"),
+            let settings = reader.string(fields["settings"], required: "\(field.path).settings")
+        else { return nil }
+        return RoutingRule(name: name, listener: listener, pool: pool, settings: settings, paths: paths)
+    }
+
+    /// Names must be unique and every reference must name something that exists.
+    private func checkReferences(_ reader: ConfigurationReader, _ top: [String: ConfigurationReader.Field]) {
+        func unique(_ names: [String], _ key: String) {
+            for name in Set(names) where names.filter({ $0 == name }).count > 1 {
+                reader.problem(top[key] ?? ConfigurationReader.Field(node: nil, path: key), "the name '\(name)' is used twice")
+            }
+        }
+        unique(listeners.map(\.name), "listeners")
+        unique(pools.map(\.name), "pools")
+        unique(backendSettings.map(\.name), "backend-settings")
+        unique(rules.map(\.name), "rules")
+        for key in ["listeners", "pools", "backend-settings", "rules"] where reader.sequence(top[key]).isEmpty {
+            reader.problem(top[key] ?? .init(node: nil, path: key), "at least one entry is needed")
+        }
+        // Names as written, even of objects that have problems of their own: those are reported once, there.
+        func names(_ key: String) -> Set<String> {
+            guard case .sequence(let items)? = top[key]?.node else { return [] }
+            return Set(items.compactMap { $0.mapping?["name"]?.scalar?.string })
+        }
+        let (listenerNames, poolNames, settingsNames) = (names("listeners"), names("pools"), names("backend-settings"))
+        let ruleFields = reader.sequence(top["rules"])
+        for (index, rule) in rules.enumerated() {
+            let field = index < ruleFields.count ? ruleFields[index] : ConfigurationReader.Field(node: nil, path: "rules")
+            if !listenerNames.contains(rule.listener) {
+                reader.problem(field, "listener '\(rule.listener)' is not defined")
+            }
+            var missing = Set<String>()
+            for (pool, settings) in [(rule.pool, rule.settings)] + rule.paths.map({ ($0.pool, $0.settings) }) {
+                if !poolNames.contains(pool), missing.insert("pool '\(pool)'").inserted {
+                    reader.problem(field, "pool '\(pool)' is not defined")
+                }
+                if !settingsNames.contains(settings), missing.insert("settings '\(settings)'").inserted {
+                    reader.problem(field, "backend settings '\(settings)' are not defined")
+                }
+            }
+        }
+    }
+
+    private static func resolve(_ path: String, _ base: String) -> String {
+        path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
+    }
+
+    private static func problem(from error: YamlError) -> ConfigurationProblem {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return ConfigurationProblem(path: "", line: mark.line, column: mark.column, message: "YAML syntax: \(problem)")
+        default:
+            return ConfigurationProblem(path: "", line: nil, column: nil, message: "YAML: \(error)")
+        }
+    }
+}
+
+extension GatewayConfiguration.Member {
+    /// `host:port`, `host`, `[v6]:port`, or a bare IPv6 address.
+    public init?(parsing text: String) {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            guard !host.isEmpty else { return nil }
+            if rest.isEmpty {
+                self.init(host: host, port: nil)
+                return
+            }
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port) else { return nil }
+            self.init(host: host, port: port)
+            return
+        }
+        let colons = text.filter { $0 == ":" }.count
+        if colons == 1, let colon = text.firstIndex(of: ":") {
+            guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+            let host = String(text[..<colon])
+            guard !host.isEmpty else { return nil }
+            self.init(host: host, port: port)
+            return
+        }
+        guard !text.isEmpty, !text.contains(" ") else { return nil }
+        self.init(host: text, port: nil)
+    }
+}
+
+/// Every problem of a configuration, as thrown by ``GatewayConfiguration/load(yaml:baseDirectory:)``.
+public struct ConfigurationProblems: Error, Sendable, CustomStringConvertible {
+    public let problems: [ConfigurationProblem]
+
+    public init(_ problems: [ConfigurationProblem]) {
+        self.problems = problems
+    }
+
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import TrustGateAllowList
+
+/// A gateway's configuration: listeners, backend pools, backend settings and rules, shaped like Azure Application
+/// Gateway's objects. Read from YAML by ``GatewayConfiguration/load(yaml:baseDirectory:)``; every default is
+/// documented on its property and in `trustgate-gateway.yaml(5)`.
+public struct GatewayConfiguration: Sendable, Equatable {
+    /// The allow-list (by gateway name, in the store) this gateway enforces.
+    public var gateway: String
+    /// The store; `nil` is the default store (`$TRUSTGATE_STORE`, else the user's data directory).
+    public var store: String?
+    public var listeners: [Listener]
+    public var pools: [BackendPool]
+    public var backendSettings: [BackendSettings]
+    public var rules: [RoutingRule]
+
+    /// Where the gateway accepts client connections.
+    public struct Listener: Sendable, Equatable {
+        public var name: String
+        /// Default `0.0.0.0`.
+        public var address: String
+        public var port: Int
+        /// Default `https`.
+        public var scheme: Scheme
+        /// Required for `https`.
+        public var certificate: ListenerCertificate?
+        /// Host names this listener serves (multi-site); empty: any.
+        public var hostNames: [String]
+        public var tls: TLSPolicy
+    }
+
+    public enum Scheme: String, Sendable, Equatable {
+        case http
+        case https
+    }
+
+    /// The listener's certificate: a PFX with its password file, or a PEM certificate chain and key.
+    public enum ListenerCertificate: Sendable, Equatable {
+        case pfx(path: String, passwordFile: String?)
+        case pem(certificate: String, key: String)
+    }
+
+    /// Client-side TLS policy of a listener.
+    public struct TLSPolicy: Sendable, Equatable {
+        /// `1.2` (default) or `1.3`.
+        public var minimumVersion: String
+        /// OpenSSL-style cipher suite names for TLS 1.2; empty: the library's secure defaults.
+        public var cipherSuites: [String]
+
+        public static let `default` = TLSPolicy(minimumVersion: "1.2", cipherSuites: [])
+    }
+
+    /// A set of backends traffic is balanced over (round-robin).
+    public struct BackendPool: Sendable, Equatable {
+        public var name: String
+        public var members: [Member]
+    }
+
+    /// One backend: a host name or IP address, and a port (or the settings' port).
+    public struct Member: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int?
+
+        public init(host: String, port: Int?) {
+            self.host = host
+            self.port = port
+        }
+
+        public var description: String {
+            let shown = host.contains(":") ? "[\(host)]" : host
+            return port.map { "\(shown):\($0)" } ?? shown
+        }
+    }
+
+    /// How the gateway talks to a pool's members.
+    public struct BackendSettings: Sendable, Equatable {
+        public var name: String
+        /// Default `https`.
+        public var scheme: Scheme
+        /// Overrides the member's port.
+        public var port: Int?
+        /// The host name sent as SNI and Host and checked against the certificate; `nil` with
+        /// `pickHostNameFromMember` false means the member's host.
+        public var hostName: String?
+        /// Use the member's host as the host name (Azure "pick host name from backend address").
+        public var pickHostNameFromMember: Bool
+        /// Default `trusted-root`.
+        public var trust: TrustMode
+        /// Default 30 s.
+        public var requestTimeout: TimeInterval
+        /// Default 10 s.
+        public var connectTimeout: TimeInterval
+
+        /// The host name used for a member: SNI, Host header and certificate check.
+        public func hostName(for member: Member) -> String {
+            if pickHostNameFromMember { return member.host }
+            return hostName ?? member.host
+        }
+    }
+
+    /// Which pool and settings a listener's requests go to, optionally by URL path.
+    public struct RoutingRule: Sendable, Equatable {
+        public var name: String
+        public var listener: String
+        public var pool: String
+        public var settings: String
+        public var paths: [PathRule]
+    }
+
+    /// A URL path map entry: `/images/*` or an exact path; the longest match wins.
+    public struct PathRule: Sendable, Equatable {
+        public var match: String
+        public var pool: String
+        public var settings: String
+    }
+}

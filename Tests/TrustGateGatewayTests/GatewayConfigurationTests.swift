@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import TrustGateAllowList
+import TrustGateGateway
+import TrustGatePKI
+import TrustGateTesting
+
+@Suite("Gateway configuration (YAML)")
+struct GatewayConfigurationTests {
+    static let example: String = {
+        let path = (TrustGateBinary.packageRoot as NSString).appendingPathComponent("Examples/gateway.yaml")
+        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }()
+
+    /// The shipped example, with the test PKI it refers to made beside it.
+    func withExample(_ body: (TemporaryDirectory) throws -> Void) async throws {
+        try await withTemporaryDirectory { dir in
+            let pki = try TestPKI()
+            try FileManager.default.createDirectory(atPath: dir.file("testpki"), withIntermediateDirectories: true)
+            for file in pki.files { try dir.write("testpki/\(file.name)", file.contents) }
+            try dir.write("gateway.yaml", text: Self.example)
+            try body(dir)
+        }
+    }
+
+    @Test("The shipped example loads with its documented defaults")
+    func example() async throws {
+        try await withExample { dir in
+            let configuration = try GatewayConfiguration.load(yaml: Self.example, baseDirectory: dir.path)
+            #expect(configuration.gateway == "contoso")
+            let listener = try #require(configuration.listeners.first)
+            #expect(listener.port == 8443 && listener.scheme == .https && listener.address == "0.0.0.0")
+            #expect(listener.certificate == .pfx(path: dir.file("testpki/gateway-listener.pfx"),
+                                                 passwordFile: dir.file("testpki/gateway-listener.pass")))
+            #expect(listener.tls.minimumVersion == "1.2")
+            let settings = try #require(configuration.backendSettings.first)
+            #expect(settings.trust == .trustedRoot && settings.requestTimeout == 30 && settings.connectTimeout == 10)
+            #expect(settings.hostName(for: .init(host: "10.0.0.4", port: 443)) == "backend.test")
+            #expect(configuration.pools[1].members.map(\.description) == ["127.0.0.1:9444", "127.0.0.1:9445"])
+            #expect(configuration.rules.first?.paths.first?.match == "/images/*")
+        }
+    }
+
+    @Test("Every problem is reported with its key path, line and column")
+    func problems() async throws {
+        try await withExample { dir in
+            let broken = Self.example
+                .replacingOccurrences(of: "port: 8443", with: "port: 99999")
+                .replacingOccurrences(of: "trust: trusted-root", with: "trust: trusted-roots")
+                .replacingOccurrences(of: "    listener: public", with: "    listener: private")
+                .replacingOccurrences(of: "request-timeout: 30s", with: "request-timeout: soon")
+                .replacingOccurrences(of: "gateway-listener.pfx", with: "missing.pfx")
+                + "extra-key: 1\n"
+            let error = #expect(throws: ConfigurationProblems.self) {
+                try GatewayConfiguration.load(yaml: broken, baseDirectory: dir.path)
+            }
+            let problems = error?.problems ?? []
+            func find(_ path: String, _ message: String) -> ConfigurationProblem? {
+                problems.first { $0.path == path && $0.message.contains(message) }
+            }
+            let port = try #require(find("listeners[0].port", "whole number"), "\(problems)")
+            let portLine = broken.split(separator: "\n", omittingEmptySubsequences: false)
+                .firstIndex { $0.contains("port: 99999") }.map { $0 + 1 }
+            #expect(port.line == portLine && port.column == 11, "\(port)")
+            #expect(find("backend-settings[0].trust", "well-known-ca") != nil, "\(problems)")
+            #expect(problems.filter { $0.message.contains("'e2e'") }.isEmpty, "no cascade from a faulty settings entry")
+            #expect(find("backend-settings[0].request-timeout", "duration") != nil, "\(problems)")
+            #expect(find("rules[0]", "listener 'private' is not defined") != nil, "\(problems)")
+            #expect(find("listeners[0].certificate.pfx", "cannot read") != nil, "\(problems)")
+            #expect(find("extra-key", "unknown key") != nil, "\(problems)")
+        }
+    }
+
+    @Test("Members: host:port, host, [IPv6]:port; bad ones are refused")
+    func members() {
+        #expect(GatewayConfiguration.Member(parsing: "backend1.contoso.test:8443") == .init(host: "backend1.contoso.test", port: 8443))
+        #expect(GatewayConfiguration.Member(parsing: "10.0.0.4") == .init(host: "10.0.0.4", port: nil))
+        #expect(GatewayConfiguration.Member(parsing: "[::1]:443") == .init(host: "::1", port: 443))
+        #expect(GatewayConfiguration.Member(parsing: "host:0") == nil)
+        #expect(GatewayConfiguration.Member(parsing: "host:http") == nil)
+        #expect(GatewayConfiguration.Member(parsing: "[::1]443") == nil)
+    }
+
+    @Test("YAML syntax errors and an empty file are problems, not crashes")
+    func syntax() {
+        for text in ["gateway: [unclosed\n", "", "- just\n- a list\n", "gateway: g\nlisteners: 5\n"] {
+            #expect(throws: ConfigurationProblems.self, "\(text)") {
+                try GatewayConfiguration.load(yaml: text, baseDirectory: "/tmp")
+            }
+        }
+    }
+}
