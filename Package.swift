@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // The system OpenSSL 3, for PKCS#12 profiles BoringSSL does not write or read (RC2-40, 3DES).
@@ -46,7 +49,13 @@ let package = Package(
         // Gateway: configuration, listeners, routing, upstream TLS enforcement, proxy.
         .target(
             name: "TrustGateGateway",
-            dependencies: ["TrustGatePKI", "TrustGateAllowList", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "TrustGatePKI", "TrustGateAllowList", .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // CLI: argument parsing, output formatting, exit codes; no business logic.
         .target(
@@ -56,6 +65,7 @@ let package = Package(
                 "TrustGateAllowList",
                 "TrustGateGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "trustgate", dependencies: ["TrustGateCLI"]),

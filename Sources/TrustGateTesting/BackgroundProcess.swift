@@ -6,13 +6,18 @@ public final class BackgroundProcess: @unchecked Sendable {
     private let scratch: TemporaryDirectory
 
     /// Starts `executable arguments`, its output going to a file that `output` reads.
-    public init(_ executable: String, _ arguments: [String], currentDirectory: String? = nil) throws {
+    public init(
+        _ executable: String, _ arguments: [String], currentDirectory: String? = nil, environment: [String: String]? = nil
+    ) throws {
         scratch = try TemporaryDirectory(prefix: "trustgate-bg")
         _ = FileManager.default.createFile(atPath: scratch.file("out"), contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.file("out")))
         process.executableURL = URL(fileURLWithPath: executable.contains("/") ? executable : try ProcessRunner.locate(executable))
         process.arguments = arguments
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice

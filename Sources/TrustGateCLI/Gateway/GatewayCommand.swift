@@ -6,7 +6,7 @@ import TrustGateGateway
 public struct GatewayCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gateway",
-        abstract: "The end-to-end TLS gateway: configuration checks (the runtime is in progress).",
+        abstract: "The end-to-end TLS gateway: run it, check its configuration.",
         discussion: """
             The configuration (trustgate-gateway.yaml(5)) mirrors Azure Application Gateway's objects: listeners, \\
             backend pools, backend settings and rules.
@@ -14,7 +14,7 @@ public struct GatewayCommand: ParsableCommand {
             EXAMPLES:
               trustgate gateway check-config gateway.yaml
             """,
-        subcommands: [CheckConfig.self]
+        subcommands: [CheckConfig.self, Run.self]
     )
 
     public init() {}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import TrustGateAllowList
+import TrustGateGateway
+
+extension GatewayCommand {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run",
+            abstract: "Run the gateway: terminate client TLS, re-encrypt to allowed backends only.",
+            discussion: """
+                Loads the configuration, the gateway's allow-list from the store, and every TLS context once; binds \\
+                the listeners (port 0 picks a free port; each bound address is printed as `listening NAME on \\
+                ADDRESS:PORT`); then serves until SIGINT or SIGTERM. Every upstream TLS handshake is judged by the \\
+                allow-list policy on the one trust evaluator; a backend that is not allowed gets the client a 502 \\
+                naming the reason category, and one log line with the presented leaf's SHA-256, SANs and notAfter \\
+                and the expected name. Allow-list changes are picked up within 250 ms without a restart, and \\
+                pooled upstream connections to backends no longer allowed are closed.
+
+                EXAMPLES:
+                  trustgate gateway run --config gateway.yaml
+                """
+        )
+
+        @Option(help: "The configuration file (YAML).")
+        var config: String
+
+        @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+        var logLevel: String = "info"
+
+        func run() async throws {
+            let text = String(decoding: try InputFile.read(config), as: UTF8.self)
+            let base = (config as NSString).deletingLastPathComponent
+            let configuration: GatewayConfiguration
+            do {
+                configuration = try GatewayConfiguration.load(yaml: text, baseDirectory: base.isEmpty ? "." : base)
+            } catch {
+                for problem in error.problems.dropLast() { ErrorReporter.report(CheckConfig.error(problem, file: config)) }
+                if let last = error.problems.last { throw CheckConfig.error(last, file: config) }
+                return
+            }
+            let store: any AllowListStore
+            do {
+                store = try StoreLocation.open(configuration.store)
+            } catch {
+                throw CLIError(error, what: "cannot open the allow-list store")
+            }
+            var logger = Logger(label: "trustgate.gateway")
+            logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            let server: GatewayServer
+            do {
+                server = try await GatewayServer.start(configuration: configuration, store: store, logger: logger)
+            } catch {
+                throw CLIError(what: "cannot start the gateway", file: config, why: "\(error)", status: .ioError)
+            }
+            // Written unbuffered: scripts and tests wait for these lines.
+            for listener in server.listeners {
+                Self.emit("listening \(listener.name) on \(listener.address):\(listener.port)")
+            }
+            await SignalWaiter.waitForTermination()
+            Self.emit("stopping")
+            await server.shutdown()
+        }
+    }
+}
+
+extension GatewayCommand.Run {
+    static func emit(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}
+
+/// Waits for SIGINT or SIGTERM.
+enum SignalWaiter {
+    static func waitForTermination() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let queue = DispatchQueue(label: "trustgate.signals")
+            let once = OnceFlag()
+            var sources: [DispatchSourceSignal] = []
+            for signalNumber in [SIGINT, SIGTERM] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+                source.setEventHandler {
+                    if once.claim() { continuation.resume() }
+                }
+                source.resume()
+                sources.append(source)
+            }
+            SignalSources.keep(sources)
+        }
+    }
+}
+
+/// True exactly once.
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var claimed = false
+    func claim() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if claimed { return false }
+        claimed = true
+        return true
+    }
+}
+
+/// Keeps the signal sources alive for the life of the process.
+enum SignalSources {
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+    static func keep(_ new: [DispatchSourceSignal]) { sources += new }
+}

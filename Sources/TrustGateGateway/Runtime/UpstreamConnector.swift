@@ -1,0 +1,185 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOTLS
+import TrustGateAllowList
+import TrustGatePKI
+
+/// Opens connections to backends. For `https` settings, a new TLS connection whose certificate check is the
+/// allow-list policy on the one ``TrustEvaluator``: NIOSSL's custom verification callback hands the presented
+/// chain to it and completes asynchronously, never blocking the event loop.
+final class UpstreamConnector: Sendable {
+    struct Connection {
+        let channel: Channel
+        let verdict: UpstreamVerdictBox
+        let target: String
+    }
+
+    enum Failure: Error {
+        case rejected(TrustVerdict)
+        case unreachable(String)
+        case timeout(String)
+        case handshakeFailed(String)
+    }
+
+    private let sslContext: NIOSSLContext
+    private let state: AllowListState
+    let registry = UpstreamRegistry()
+
+    init(state: AllowListState) throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        // Replaced entirely by the custom callback below: TrustGate's evaluator decides.
+        tls.certificateVerification = .fullVerification
+        sslContext = try NIOSSLContext(configuration: tls)
+        self.state = state
+    }
+
+    /// Connects on `eventLoop` (the client connection's own loop) to `member` with `settings`.
+    func connect(
+        member: GatewayConfiguration.Member, settings: GatewayConfiguration.BackendSettings, eventLoop: EventLoop,
+        responseHandler: @escaping @Sendable (Channel) -> EventLoopFuture<Void>
+    ) -> EventLoopFuture<Connection> {
+        let port = settings.port ?? member.port ?? (settings.scheme == .https ? 443 : 80)
+        let hostName = settings.hostName(for: member)
+        let box = UpstreamVerdictBox()
+        let handshake = eventLoop.makePromise(of: Void.self)
+        let sslContext = self.sslContext
+        let state = self.state
+        let target = "\(member.host):\(port)"
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(.milliseconds(Int64(settings.connectTimeout * 1000)))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                do {
+                    if settings.scheme == .https {
+                        let sni = IPAddressBytes.parse(hostName) == nil ? hostName : nil
+                        let tlsHandler = try NIOSSLClientHandler(
+                            context: sslContext, serverHostname: sni,
+                            customVerificationCallback: { certificates, promise in
+                                let presented = certificates.compactMap { try? ParsedCertificate(der: $0.toDERBytes()) }
+                                box.presented = presented
+                                promise.completeWithTask {
+                                    let verdict = await state.verdict(
+                                        for: presented, hostName: hostName, mode: settings.trust
+                                    )
+                                    box.verdict = verdict
+                                    return verdict.isTrusted ? .certificateVerified : .failed
+                                }
+                            }
+                        )
+                        try channel.pipeline.syncOperations.addHandler(tlsHandler)
+                        try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(promise: handshake))
+                    } else {
+                        handshake.succeed()
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return responseHandler(channel)
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        return bootstrap.connect(host: member.host, port: port)
+            .flatMapError { error in
+                let failure: Failure =
+                    if case ChannelError.connectTimeout = error {
+                        .timeout("no TCP connection to \(target) within \(Int(settings.connectTimeout)) s")
+                    } else {
+                        .unreachable("cannot connect to \(target): \(error)")
+                    }
+                handshake.fail(failure)
+                return eventLoop.makeFailedFuture(failure)
+            }
+            .flatMap { channel in
+                handshake.futureResult.flatMapErrorThrowing { error in
+                    if let verdict = box.verdict, !verdict.isTrusted { throw Failure.rejected(verdict) }
+                    throw Failure.handshakeFailed("TLS handshake with \(target) failed: \(error)")
+                }.map {
+                    let connection = Connection(channel: channel, verdict: box, target: target)
+                    if settings.scheme == .https {
+                        self.registry.add(channel, presented: box.presented, hostName: hostName, mode: settings.trust)
+                    }
+                    return connection
+                }.flatMapErrorWithEventLoop { error, loop in
+                    channel.close(promise: nil)
+                    return loop.makeFailedFuture(error)
+                }
+            }
+    }
+}
+
+/// Completes `promise` when the TLS handshake finishes, or fails it when the connection errors or closes first.
+final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    private let promise: EventLoopPromise<Void>
+    private var done = false
+
+    init(promise: EventLoopPromise<Void>) {
+        self.promise = promise
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event, !done {
+            done = true
+            promise.succeed()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if !done {
+            done = true
+            promise.fail(error)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !done {
+            done = true
+            promise.fail(ChannelError.eof)
+        }
+        context.fireChannelInactive()
+    }
+}
+
+/// The open upstream TLS connections and what their backends presented, so that when the allow-list changes,
+/// connections to backends that are no longer allowed are closed before they are reused.
+final class UpstreamRegistry: Sendable {
+    private struct Entry {
+        let channel: Channel
+        let presented: [ParsedCertificate]
+        let hostName: String
+        let mode: TrustGateAllowList.TrustMode
+    }
+
+    private let entries = NIOLockedValueBox<[ObjectIdentifier: Entry]>([:])
+
+    func add(_ channel: Channel, presented: [ParsedCertificate], hostName: String, mode: TrustGateAllowList.TrustMode) {
+        let key = ObjectIdentifier(channel)
+        entries.withLockedValue { $0[key] = Entry(channel: channel, presented: presented, hostName: hostName, mode: mode) }
+        channel.closeFuture.whenComplete { [entries] _ in
+            _ = entries.withLockedValue { $0.removeValue(forKey: key) }
+        }
+    }
+
+    var count: Int { entries.withLockedValue { $0.count } }
+
+    /// Re-judges every open connection with the current allow-list; closes those no longer allowed.
+    func revalidate(with state: AllowListState, logger: Logger) async {
+        for entry in entries.withLockedValue({ Array($0.values) }) {
+            let verdict = await state.verdict(for: entry.presented, hostName: entry.hostName, mode: entry.mode)
+            if !verdict.isTrusted {
+                logger.notice("closing a pooled upstream connection: its backend is no longer allowed", metadata: [
+                    "reason": "\(verdict.category.rawValue)", "backend": "\(entry.presented.first?.subject.description ?? "?")",
+                ])
+                entry.channel.close(promise: nil)
+            }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+import NIOConcurrencyHelpers
+import TrustGatePKI
+
+/// Carries the verdict of one upstream handshake from the TLS verification callback to the proxy handler that
+/// must answer the client (502 with the category) and to the connection registry (re-checks after a reload).
+final class UpstreamVerdictBox: Sendable {
+    private let value = NIOLockedValueBox<TrustVerdict?>(nil)
+    private let chain = NIOLockedValueBox<[ParsedCertificate]>([])
+
+    var verdict: TrustVerdict? {
+        get { value.withLockedValue { $0 } }
+        set { value.withLockedValue { $0 = newValue } }
+    }
+
+    var presented: [ParsedCertificate] {
+        get { chain.withLockedValue { $0 } }
+        set { chain.withLockedValue { $0 = newValue } }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+import TrustGatePKI
+import TrustGateTesting
+
+/// The gateway as users run it: real backends (openssl s_server), a real client (curl), a real store.
+@Suite("trustgate gateway run")
+struct GatewayRunTests {
+    /// Backends for some test-PKI scenarios, each behind its own path: `/<scenario>/…`.
+    static let scenarios = ["valid", "expired", "wrong-host", "untrusted", "self-signed", "missing-intermediate"]
+
+    func curl(_ port: Int, _ path: String, in dir: TemporaryDirectory) throws -> (status: String, body: String) {
+        let result = try ProcessRunner.run("curl", [
+            "-s", "--max-time", "20", "--cacert", dir.file("pki/root-ca.pem"), "--resolve",
+            "gateway.test:\(port):127.0.0.1", "-w", "\n%{http_code}", "https://gateway.test:\(port)\(path)",
+        ])
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+    }
+
+    @Test("Valid backend 200; each bad backend 502 naming its category; allow-list changes apply live")
+    func endToEnd() async throws {
+        try await withTemporaryDirectory { dir in
+            let env = ["TRUSTGATE_STORE": dir.file("store.sqlite")]
+            try #require(try TrustGateBinary.run(["cert", "testpki", "pki"], in: dir.path).status == 0)
+            try #require(try TrustGateBinary.run(["allowlist", "add", "--gateway", "g", "pki/root-ca.pem"],
+                                                 in: dir.path, environment: env).status == 0)
+            var backends: [BackgroundProcess] = []
+            defer { for backend in backends { backend.stop() } }
+            var ports: [String: Int] = [:]
+            for scenario in Self.scenarios {
+                let server = try BackgroundProcess("openssl", [
+                    "s_server", "-accept", "127.0.0.1:0", "-www", "-cert", dir.file("pki/backend-\(scenario).pem"),
+                    "-cert_chain", dir.file("pki/backend-\(scenario).pem"), "-key", dir.file("pki/backend-\(scenario).key"),
+                ])
+                backends.append(server)
+                ports[scenario] = Int(try server.waitFor("ACCEPT 127\\.0\\.0\\.1:([0-9]+)"))
+            }
+            let pools = Self.scenarios.map { "  - {name: \($0), members: [\"127.0.0.1:\(ports[$0] ?? 0)\"]}" }
+            let paths = Self.scenarios.map { "      - {match: \"/\($0)/*\", pool: \($0), settings: e2e}" }
+            try dir.write("gateway.yaml", text: """
+                gateway: g
+                listeners:
+                  - name: main
+                    address: 127.0.0.1
+                    port: 0
+                    certificate: {pfx: pki/gateway-listener.pfx, password-file: pki/gateway-listener.pass}
+                pools:
+                \(pools.joined(separator: "\n"))
+                backend-settings:
+                  - {name: e2e, host-name: backend.test, trust: trusted-root, request-timeout: 10s}
+                rules:
+                  - name: r
+                    listener: main
+                    pool: valid
+                    settings: e2e
+                    paths:
+                \(paths.joined(separator: "\n"))
+
+                """)
+            let gateway = try BackgroundProcess(try TrustGateBinary.path, ["gateway", "run", "--config", "gateway.yaml"],
+                                                currentDirectory: dir.path, environment: env)
+            defer { gateway.stop() }
+            let port = try #require(Int(try gateway.waitFor("listening main on 127\\.0\\.0\\.1:([0-9]+)")))
+
+            let valid = try curl(port, "/valid/x", in: dir)
+            #expect(valid.status == "200", "\(valid) \(gateway.output)")
+            let expected: [String: String] = [
+                "expired": "expired", "wrong-host": "hostname-mismatch", "untrusted": "untrusted-root",
+                "self-signed": "untrusted-root", "missing-intermediate": "incomplete-chain",
+            ]
+            for (scenario, category) in expected {
+                let response = try curl(port, "/\(scenario)/", in: dir)
+                #expect(response.status == "502", "\(scenario): \(response)")
+                #expect(response.body.contains(category), "\(scenario): \(response)")
+            }
+            #expect(gateway.output.contains("backend rejected"), "one log line per rejection")
+            #expect(gateway.output.contains("category=expired") || gateway.output.contains("category: expired")
+                    || gateway.output.contains("expired"))
+
+            // Remove the root: within a second the valid backend is refused, without a restart; add it back: 200.
+            try #require(try TrustGateBinary.run(["allowlist", "remove", "--gateway", "g", "TrustGate Test Root CA"],
+                                                 in: dir.path, environment: env).status == 0)
+            var afterRemove = ""
+            for _ in 0..<20 {
+                afterRemove = try curl(port, "/valid/", in: dir).status
+                if afterRemove == "502" { break }
+                usleep(100_000)
+            }
+            #expect(afterRemove == "502", "\(gateway.output)")
+            try #require(try TrustGateBinary.run(["allowlist", "add", "--gateway", "g", "pki/root-ca.pem"],
+                                                 in: dir.path, environment: env).status == 0)
+            var afterAdd = ""
+            for _ in 0..<20 {
+                afterAdd = try curl(port, "/valid/", in: dir).status
+                if afterAdd == "200" { break }
+                usleep(100_000)
+            }
+            #expect(afterAdd == "200", "\(gateway.output)")
+        }
+    }
+}
