@@ -100,3 +100,19 @@ struct GatewayRunTests {
         }
     }
 }
+
+@Suite("trustgate demo")
+struct DemoCommandTests {
+    @Test("The README's first command: 200 through the gateway with the X-Forwarded-* set, then 502 untrusted-root")
+    func demo() throws {
+        let result = try TrustGateBinary.run(["demo"], timeout: 120)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("GET /hello through the gateway → 200 OK"))
+        for header in ["x-forwarded-for: 127.0.0.1", "x-forwarded-proto: https", "x-forwarded-port: ",
+                       "x-forwarded-host: gateway.test:", "x-original-host: gateway.test:", "host: backend.test:"] {
+            #expect(result.stdout.contains("the backend saw  \(header)"), "\(header): \(result.stdout)")
+        }
+        #expect(result.stdout.contains("→ 502") && result.stdout.contains("reason category: untrusted-root"))
+        #expect(result.stdout.contains("removed "))
+    }
+}
