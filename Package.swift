@@ -98,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TrustGateCLITests",
-            dependencies: ["trustgate", "TrustGatePKI", "TrustGateAllowList", "TrustGateTesting"]
+            dependencies: ["trustgate", "TrustGatePKI", "TrustGateAllowList", "TrustGateGateway", "TrustGateTesting"]
         ),
     ]
 )

@@ -24,6 +24,18 @@ public final class BackgroundProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// The process id.
+    public var pid: Int32 { process.processIdentifier }
+
+    /// The process's peak resident set size in bytes (Linux `VmHWM`), if it can be read.
+    public var peakResidentBytes: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes * 1024
+    }
+
     /// Everything the process has printed so far (stdout and stderr).
     public var output: String {
         (try? String(contentsOfFile: scratch.file("out"), encoding: .utf8)) ?? ""

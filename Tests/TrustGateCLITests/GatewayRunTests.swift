@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrustGateGateway
 import TrustGatePKI
 import TrustGateTesting
 
@@ -114,5 +115,63 @@ struct DemoCommandTests {
         }
         #expect(result.stdout.contains("→ 502") && result.stdout.contains("reason category: untrusted-root"))
         #expect(result.stdout.contains("removed "))
+    }
+}
+
+@Suite("Gateway streaming")
+struct GatewayStreamingTests {
+    @Test("1 GiB down (openssl s_server -WWW) and 1 GiB up (EchoBackend) through the gateway; its peak RSS stays under 100 MiB")
+    func largeTransfers() async throws {
+        try await withTemporaryDirectory { dir in
+            let env = ["TRUSTGATE_STORE": dir.file("store.sqlite")]
+            try #require(try TrustGateBinary.run(["cert", "testpki", "pki"], in: dir.path).status == 0)
+            try #require(try TrustGateBinary.run(["allowlist", "add", "--gateway", "g", "pki/root-ca.pem"],
+                                                 in: dir.path, environment: env).status == 0)
+            let size: UInt64 = 1 << 30
+            try FileManager.default.createDirectory(atPath: dir.file("www"), withIntermediateDirectories: true)
+            _ = FileManager.default.createFile(atPath: dir.file("www/big.bin"), contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("www/big.bin")))
+            try handle.truncate(atOffset: size)  // sparse: reads as zeros without using the disk
+            try handle.close()
+            let files = try BackgroundProcess("openssl", [
+                "s_server", "-accept", "127.0.0.1:0", "-WWW", "-cert", dir.file("pki/backend-valid.pem"),
+                "-cert_chain", dir.file("pki/backend-valid.pem"), "-key", dir.file("pki/backend-valid.key"),
+            ], currentDirectory: dir.file("www"))
+            defer { files.stop() }
+            let filesPort = try #require(Int(try files.waitFor("ACCEPT 127\\.0\\.0\\.1:([0-9]+)")))
+            let pki = try CertificateBundle.decode(try dir.read("pki/backend-valid.pem")).certificates
+            let key = try #require(try CertificateBundle.decode(try dir.read("pki/backend-valid.key")).privateKeys.first)
+            let echo = try await EchoBackend.start(certificates: pki, key: key)
+            try dir.write("gateway.yaml", text: """
+                gateway: g
+                listeners:
+                  - {name: main, address: 127.0.0.1, port: 0, certificate: {pfx: pki/gateway-listener.pfx, password-file: pki/gateway-listener.pass}}
+                pools:
+                  - {name: files, members: ["127.0.0.1:\(filesPort)"]}
+                  - {name: echo, members: ["127.0.0.1:\(echo.port)"]}
+                backend-settings:
+                  - {name: e2e, host-name: backend.test, request-timeout: 120s}
+                rules:
+                  - {name: r, listener: main, pool: files, settings: e2e, paths: [{match: "/upload/*", pool: echo, settings: e2e}]}
+
+                """)
+            let gateway = try BackgroundProcess(try TrustGateBinary.path, ["gateway", "run", "--config", "gateway.yaml"],
+                                                currentDirectory: dir.path, environment: env)
+            defer { gateway.stop() }
+            let port = try #require(Int(try gateway.waitFor("listening main on 127\\.0\\.0\\.1:([0-9]+)")))
+            let common = ["-s", "--max-time", "300", "--cacert", dir.file("pki/root-ca.pem"), "--resolve",
+                          "gateway.test:\(port):127.0.0.1"]
+            let down = try ProcessRunner.run("curl", common + ["-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                                                              "https://gateway.test:\(port)/big.bin"], timeout: 310)
+            #expect(down.stdout == "200 \(size)", "\(down)")
+            let up = try ProcessRunner.run("curl", common + ["-T", dir.file("www/big.bin"), "-w", "\n%{http_code} %{size_upload}",
+                                                            "https://gateway.test:\(port)/upload/big.bin"], timeout: 310)
+            #expect(up.stdout.hasSuffix("200 \(size)"), "\(up.stdout.suffix(200))")
+            #expect(up.stdout.contains("PUT /upload/big.bin"), "the backend got the upload")
+            let peak = try #require(gateway.peakResidentBytes)
+            print("gateway peak RSS after 1 GiB each way: \(peak >> 20) MiB")
+            #expect(peak < 100 << 20, "peak RSS \(peak >> 20) MiB")
+            await echo.stop()
+        }
     }
 }

@@ -89,8 +89,16 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         let settings = route.settings
         let port = settings.port ?? member.port ?? (settings.scheme == .https ? 443 : 80)
         let target = "\(member.host):\(port)"
-        let upstreamHead = rewrite(head, hostName: settings.hostName(for: member), port: port, scheme: settings.scheme,
+        var upstreamHead = rewrite(head, hostName: settings.hostName(for: member), port: port, scheme: settings.scheme,
                                    context: context)
+        // Expect: 100-continue is answered here, as nginx does: the gateway is ready for the body; the backend
+        // gets the request without the expectation.
+        if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+            upstreamHead.headers.remove(name: "expect")
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil
+            )
+        }
         scheduleTimeout(settings.requestTimeout, context: context, pool: route.pool.name, member: target)
         if let upstream, upstream.target == target, upstream.channel.isActive {
             state = .forwarding(upstream.channel)
@@ -156,7 +164,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             if case .end = part {
                 channel.writeAndFlush(part, promise: nil)
             } else {
-                channel.write(part, promise: nil)
+                channel.writeAndFlush(part, promise: nil)
+                // Backpressure: a slow backend stops us reading the client until its buffer drains.
+                if !channel.isWritable { setAutoRead(context?.channel, false) }
             }
         case .idle, .discarding:
             break
@@ -178,6 +188,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.head(response)), promise: nil)
         case .body(let buffer):
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            // Backpressure: a slow client stops us reading the backend until its buffer drains.
+            if !context.channel.isWritable { setAutoRead(upstream?.channel, false) }
         case .end(let trailers):
             responseStarted = false
             if requestEnded { state = .idle }
@@ -186,6 +198,21 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if !keepAlive { channel.close(promise: nil) }
             }
         }
+    }
+
+    /// The client can take more: read the backend again.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { setAutoRead(upstream?.channel, true) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// The backend can take more: read the client again.
+    func upstreamWritabilityChanged(_ channel: Channel) {
+        if channel.isWritable { setAutoRead(context?.channel, true) }
+    }
+
+    private func setAutoRead(_ channel: Channel?, _ on: Bool) {
+        channel?.setOption(ChannelOptions.autoRead, value: on).whenFailure { _ in }
     }
 
     func upstreamClosed(_ channel: Channel) {
@@ -300,6 +327,11 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         proxy.value.upstreamClosed(context.channel)
         context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        proxy.value.upstreamWritabilityChanged(context.channel)
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
