@@ -175,3 +175,38 @@ struct GatewayStreamingTests {
         }
     }
 }
+
+@Suite("gateway run: bad input")
+struct GatewayRunFailureTests {
+    @Test("A wrong listener PFX password is 65 naming the file; a port in use is 74; a broken config is 65")
+    func failures() async throws {
+        try await withTemporaryDirectory { dir in
+            try #require(try TrustGateBinary.run(["cert", "testpki", "pki"], in: dir.path).status == 0)
+            try dir.write("wrong.pass", text: "not-it\n")
+            let config = { (passwordFile: String, port: Int) in """
+                gateway: g
+                store: store.sqlite
+                listeners:
+                  - {name: main, address: 127.0.0.1, port: \(port), certificate: {pfx: pki/gateway-listener.pfx, password-file: \(passwordFile)}}
+                pools: [{name: p, members: ["127.0.0.1:9"]}]
+                backend-settings: [{name: s, host-name: backend.test}]
+                rules: [{name: r, listener: main, pool: p, settings: s}]
+
+                """ }
+            try dir.write("wrong.yaml", text: config("wrong.pass", 0))
+            let wrong = try TrustGateBinary.run(["gateway", "run", "--config", "wrong.yaml"], in: dir.path, timeout: 30)
+            #expect(wrong.status == 65 && wrong.stderr.contains("wrong password"), "\(wrong)")
+            // Hold a port, then ask the gateway to bind it.
+            let holder = try BackgroundProcess("openssl", ["s_server", "-accept", "127.0.0.1:0", "-cert",
+                dir.file("pki/backend-valid.pem"), "-key", dir.file("pki/backend-valid.key"), "-www"])
+            defer { holder.stop() }
+            let busy = try #require(Int(try holder.waitFor("ACCEPT 127\\.0\\.0\\.1:([0-9]+)")))
+            try dir.write("busy.yaml", text: config("pki/gateway-listener.pass", busy))
+            let inUse = try TrustGateBinary.run(["gateway", "run", "--config", "busy.yaml"], in: dir.path, timeout: 30)
+            #expect(inUse.status == 74, "\(inUse)")
+            try dir.write("broken.yaml", text: "gateway: g\nlisteners: nope\n")
+            let broken = try TrustGateBinary.run(["gateway", "run", "--config", "broken.yaml"], in: dir.path, timeout: 30)
+            #expect(broken.status == 65, "\(broken)")
+        }
+    }
+}

@@ -40,27 +40,32 @@ extension GatewayCommand {
         var file: String
 
         func run() throws {
-            let text = String(decoding: try InputFile.read(file), as: UTF8.self)
-            let base = (file as NSString).deletingLastPathComponent
-            do {
-                let configuration = try GatewayConfiguration.load(yaml: text, baseDirectory: base.isEmpty ? "." : base)
-                print(
-                    "\(file): ok: gateway \(configuration.gateway), \(configuration.listeners.count) listener(s), "
-                        + "\(configuration.pools.count) pool(s), \(configuration.backendSettings.count) backend setting(s), "
-                        + "\(configuration.rules.count) rule(s)"
-                )
-            } catch {
-                for problem in error.problems.dropLast() {
-                    ErrorReporter.report(Self.error(problem, file: file))
-                }
-                if let last = error.problems.last { throw Self.error(last, file: file) }
-            }
+            let configuration = try GatewayCommand.loadConfiguration(file)
+            print(
+                "\(file): ok: gateway \(configuration.gateway), \(configuration.listeners.count) listener(s), "
+                    + "\(configuration.pools.count) pool(s), \(configuration.backendSettings.count) backend setting(s), "
+                    + "\(configuration.rules.count) rule(s)"
+            )
         }
+    }
 
-        static func error(_ problem: ConfigurationProblem, file: String) -> CLIError {
-            let place = file + (problem.line.map { ":\($0)" + (problem.column.map { ":\($0)" } ?? "") } ?? "")
-            let why = problem.path.isEmpty ? problem.message : "\(problem.path): \(problem.message)"
-            return CLIError(what: "invalid configuration", file: place, why: why, status: .dataError)
+    /// Reads and validates a configuration file; every problem but the last is reported on the way, the last is
+    /// thrown (exit 65).
+    static func loadConfiguration(_ file: String) throws(CLIError) -> GatewayConfiguration {
+        let text = String(decoding: try InputFile.read(file), as: UTF8.self)
+        let base = (file as NSString).deletingLastPathComponent
+        do {
+            return try GatewayConfiguration.load(yaml: text, baseDirectory: base.isEmpty ? "." : base)
+        } catch {
+            for problem in error.problems.dropLast() { ErrorReporter.report(Self.error(problem, file: file)) }
+            throw error.problems.last.map { Self.error($0, file: file) }
+                ?? CLIError(what: "invalid configuration", file: file, why: "unknown problem", status: .dataError)
         }
+    }
+
+    static func error(_ problem: ConfigurationProblem, file: String) -> CLIError {
+        let place = file + (problem.line.map { ":\($0)" + (problem.column.map { ":\($0)" } ?? "") } ?? "")
+        let why = problem.path.isEmpty ? problem.message : "\(problem.path): \(problem.message)"
+        return CLIError(what: "invalid configuration", file: place, why: why, status: .dataError)
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import TrustGateAllowList
 import TrustGateGateway
+import TrustGatePKI
 
 extension GatewayCommand {
     struct Run: AsyncParsableCommand {
@@ -31,16 +32,7 @@ extension GatewayCommand {
         var logLevel: String = "info"
 
         func run() async throws {
-            let text = String(decoding: try InputFile.read(config), as: UTF8.self)
-            let base = (config as NSString).deletingLastPathComponent
-            let configuration: GatewayConfiguration
-            do {
-                configuration = try GatewayConfiguration.load(yaml: text, baseDirectory: base.isEmpty ? "." : base)
-            } catch {
-                for problem in error.problems.dropLast() { ErrorReporter.report(CheckConfig.error(problem, file: config)) }
-                if let last = error.problems.last { throw CheckConfig.error(last, file: config) }
-                return
-            }
+            let configuration = try GatewayCommand.loadConfiguration(config)
             let store: any AllowListStore
             do {
                 store = try StoreLocation.open(configuration.store)
@@ -52,7 +44,14 @@ extension GatewayCommand {
             let server: GatewayServer
             do {
                 server = try await GatewayServer.start(configuration: configuration, store: store, logger: logger)
+            } catch let error as PKIError {
+                throw CLIError(error, what: "cannot load a listener certificate")
+            } catch let error as ConfigurationProblems {
+                throw CLIError(what: "invalid configuration", file: config, why: error.description, status: .dataError)
+            } catch let error as AllowListError {
+                throw CLIError(error, what: "cannot read the allow-list")
             } catch {
+                // Binding failed (address in use, permission), or the system refused resources.
                 throw CLIError(what: "cannot start the gateway", file: config, why: "\(error)", status: .ioError)
             }
             // Written unbuffered: scripts and tests wait for these lines.
