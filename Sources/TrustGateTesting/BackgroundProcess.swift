@@ -4,10 +4,13 @@ import Foundation
 public final class BackgroundProcess: @unchecked Sendable {
     private let process = Process()
     private let scratch: TemporaryDirectory
+    /// Held open for processes that stop at end of input (openssl s_server without -www).
+    private let input = Pipe()
 
     /// Starts `executable arguments`, its output going to a file that `output` reads.
     public init(
-        _ executable: String, _ arguments: [String], currentDirectory: String? = nil, environment: [String: String]? = nil
+        _ executable: String, _ arguments: [String], currentDirectory: String? = nil, environment: [String: String]? = nil,
+        keepStandardInputOpen: Bool = false
     ) throws {
         scratch = try TemporaryDirectory(prefix: "trustgate-bg")
         _ = FileManager.default.createFile(atPath: scratch.file("out"), contents: nil)
@@ -20,7 +23,7 @@ public final class BackgroundProcess: @unchecked Sendable {
         }
         process.standardOutput = handle
         process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = keepStandardInputOpen ? input : FileHandle.nullDevice
         try process.run()
     }
 
@@ -68,6 +71,7 @@ public final class BackgroundProcess: @unchecked Sendable {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         process.waitUntilExit()
+        try? input.fileHandleForWriting.close()
         try? FileManager.default.removeItem(atPath: scratch.path)
     }
 }

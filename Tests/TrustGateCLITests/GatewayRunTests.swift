@@ -210,3 +210,56 @@ struct GatewayRunFailureTests {
         }
     }
 }
+
+@Suite("gateway run: backends down or silent")
+struct GatewayBackendFailureTests {
+    @Test("Nothing listening on the member: 502 unreachable; a backend that never answers: 504 timeout")
+    func downAndSilent() async throws {
+        try await withTemporaryDirectory { dir in
+            let env = ["TRUSTGATE_STORE": dir.file("store.sqlite")]
+            try #require(try TrustGateBinary.run(["cert", "testpki", "pki"], in: dir.path).status == 0)
+            try #require(try TrustGateBinary.run(["allowlist", "add", "--gateway", "g", "pki/root-ca.pem"],
+                                                 in: dir.path, environment: env).status == 0)
+            // openssl s_server without -www completes the TLS handshake and then never sends an HTTP response
+            // (its standard input is kept open: at end of input it would shut down).
+            let silent = try BackgroundProcess("openssl", [
+                "s_server", "-accept", "127.0.0.1:0", "-cert", dir.file("pki/backend-valid.pem"),
+                "-cert_chain", dir.file("pki/backend-valid.pem"), "-key", dir.file("pki/backend-valid.key"),
+            ], keepStandardInputOpen: true)
+            defer { silent.stop() }
+            let silentPort = try #require(Int(try silent.waitFor("ACCEPT 127\\.0\\.0\\.1:([0-9]+)")))
+            // A port that was free a moment ago: bind, read the port, close.
+            let closedPort = try #require(Int(try {
+                let holder = try BackgroundProcess("openssl", ["s_server", "-accept", "127.0.0.1:0", "-cert",
+                    dir.file("pki/backend-valid.pem"), "-key", dir.file("pki/backend-valid.key"), "-www"])
+                defer { holder.stop() }
+                return try holder.waitFor("ACCEPT 127\\.0\\.0\\.1:([0-9]+)")
+            }()))
+            try dir.write("gateway.yaml", text: """
+                gateway: g
+                listeners:
+                  - {name: main, address: 127.0.0.1, port: 0, certificate: {pfx: pki/gateway-listener.pfx, password-file: pki/gateway-listener.pass}}
+                pools:
+                  - {name: down, members: ["127.0.0.1:\(closedPort)"]}
+                  - {name: silent, members: ["127.0.0.1:\(silentPort)"]}
+                backend-settings:
+                  - {name: e2e, host-name: backend.test, request-timeout: 1s, connect-timeout: 2s}
+                rules:
+                  - {name: r, listener: main, pool: down, settings: e2e, paths: [{match: "/silent/*", pool: silent, settings: e2e}]}
+
+                """)
+            let gateway = try BackgroundProcess(try TrustGateBinary.path, ["gateway", "run", "--config", "gateway.yaml"],
+                                                currentDirectory: dir.path, environment: env)
+            defer { gateway.stop() }
+            let port = try #require(Int(try gateway.waitFor("listening main on 127\\.0\\.0\\.1:([0-9]+)")))
+            for (path, status, reason) in [("/", "502", "unreachable"), ("/silent/x", "504", "timeout")] {
+                let result = try ProcessRunner.run("curl", [
+                    "-s", "--max-time", "20", "--cacert", dir.file("pki/root-ca.pem"), "--resolve",
+                    "gateway.test:\(port):127.0.0.1", "-w", "\n%{http_code}", "https://gateway.test:\(port)\(path)",
+                ])
+                #expect(result.stdout.hasSuffix(status), "\(path): \(result) \(gateway.output)")
+                #expect(result.stdout.contains(reason), "\(path): \(result)")
+            }
+        }
+    }
+}
