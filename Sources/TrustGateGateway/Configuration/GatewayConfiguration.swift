@@ -91,6 +91,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
         /// Default 10 s.
         public var connectTimeout: TimeInterval
 
+        /// The port used for a member: the settings' override, the member's own, else the protocol's default.
+        public func port(for member: Member) -> Int {
+            port ?? member.port ?? (scheme == .https ? 443 : 80)
+        }
+
         /// The host name used for a member: SNI, Host header and certificate check.
         public func hostName(for member: Member) -> String {
             if pickHostNameFromMember { return member.host }

@@ -8,47 +8,58 @@ import TrustGatePKI
 
 /// A small HTTPS backend for the demo and the tests: answers every request with 200 and a text body listing the
 /// request line and headers it received (so the X-Forwarded-* set can be checked). Its certificate can be swapped
-/// while it runs; new connections see the new one.
+/// while it runs, as a backend restarting with a new certificate: open connections are closed, new ones see the
+/// new certificate. It counts the TCP connections it accepted (to observe upstream connection reuse).
 public final class EchoBackend: Sendable {
     public let port: Int
     private let channel: Channel
     private let group: MultiThreadedEventLoopGroup
     private let context: NIOLockedValueBox<NIOSSLContext>
+    private let connections: ConnectionSet
 
     /// Starts on 127.0.0.1, port chosen by the kernel, serving `certificates` (leaf first) with `key`.
     public static func start(certificates: [ParsedCertificate], key: PrivateKeyMaterial) async throws -> EchoBackend {
         let box = NIOLockedValueBox(try makeContext(certificates: certificates, key: key))
+        let connections = ConnectionSet()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    connections.add(channel)
+                    return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: box.withLockedValue { $0 }))
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                         try channel.pipeline.syncOperations.addHandler(EchoHandler())
                     }
                 }
                 .bind(host: "127.0.0.1", port: 0).get()
-            return EchoBackend(port: channel.localAddress?.port ?? 0, channel: channel, group: group, context: box)
+            return EchoBackend(port: channel.localAddress?.port ?? 0, channel: channel, group: group, context: box,
+                               connections: connections)
         } catch {
             try? await group.shutdownGracefully()
             throw error
         }
     }
 
-    private init(port: Int, channel: Channel, group: MultiThreadedEventLoopGroup, context: NIOLockedValueBox<NIOSSLContext>) {
+    private init(port: Int, channel: Channel, group: MultiThreadedEventLoopGroup, context: NIOLockedValueBox<NIOSSLContext>,
+                 connections: ConnectionSet) {
+        self.connections = connections
         self.port = port
         self.channel = channel
         self.group = group
         self.context = context
     }
 
-    /// Serves another certificate from the next connection on.
+    /// Serves another certificate from the next connection on, and closes the open ones.
     public func swap(certificates: [ParsedCertificate], key: PrivateKeyMaterial) throws {
         let new = try Self.makeContext(certificates: certificates, key: key)
         context.withLockedValue { $0 = new }
+        connections.closeAll()
     }
+
+    /// TCP connections accepted since the start.
+    public var acceptedConnections: Int { connections.accepted }
 
     public func stop() async {
         try? await channel.close()
@@ -89,5 +100,27 @@ final class EchoHandler: ChannelInboundHandler {
                 if !keepAlive { channel.close(promise: nil) }
             }
         }
+    }
+}
+
+/// The backend's open connections, and how many it accepted.
+final class ConnectionSet: Sendable {
+    private let state = NIOLockedValueBox<(open: [ObjectIdentifier: Channel], accepted: Int)>(([:], 0))
+
+    func add(_ channel: Channel) {
+        let key = ObjectIdentifier(channel)
+        state.withLockedValue {
+            $0.open[key] = channel
+            $0.accepted += 1
+        }
+        channel.closeFuture.whenComplete { [state] _ in
+            _ = state.withLockedValue { $0.open.removeValue(forKey: key) }
+        }
+    }
+
+    var accepted: Int { state.withLockedValue { $0.accepted } }
+
+    func closeAll() {
+        for channel in state.withLockedValue({ Array($0.open.values) }) { channel.close(promise: nil) }
     }
 }

@@ -8,7 +8,9 @@ import NIOSSL
 import TrustGateAllowList
 import TrustGatePKI
 
-/// The running gateway: its listeners, the allow-list it enforces (reloaded live), and the upstream connector.
+/// The running gateway: its listeners, the allow-list it enforces (reloaded live), the routing table (replaced
+/// on ``reload(_:)``), the shared upstream connection pool, and the open client connections (drained on
+/// ``shutdown(drainTimeout:)``).
 public final class GatewayServer: Sendable {
     /// A bound listener.
     public struct Bound: Sendable {
@@ -21,6 +23,11 @@ public final class GatewayServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channels: [Channel]
     private let watcher: AllowListWatcher
+    private let routes: RouteTable
+    private let connector: UpstreamConnector
+    private let connections: ClientConnections
+    private let listenerContexts: [String: ListenerContext]
+    private let configuration: NIOLockedValueBox<GatewayConfiguration>
     private let logger: Logger
 
     /// Loads the allow-list, builds every TLS context once, binds every listener, and starts watching the store.
@@ -33,17 +40,23 @@ public final class GatewayServer: Sendable {
             entries: try store.entries(gateway: configuration.gateway)
         )
         let connector = try UpstreamConnector(state: state)
-        let router = Router(configuration: configuration)
+        let routes = RouteTable(Router(configuration: configuration))
+        let connections = ClientConnections()
+        var contexts: [String: ListenerContext] = [:]
+        for listener in configuration.listeners {
+            contexts[listener.name] = ListenerContext(try listener.scheme == .https ? makeListenerContext(listener) : nil)
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         var channels: [Channel] = []
         var bound: [Bound] = []
         do {
             for listener in configuration.listeners {
-                let sslContext = try listener.scheme == .https ? makeListenerContext(listener) : nil
-                let channel = try await bind(
-                    listener, sslContext: sslContext, group: group, gateway: configuration.gateway, router: router,
-                    connector: connector, logger: logger
+                let environment = ProxyHandler.Environment(
+                    gateway: configuration.gateway, listener: listener, boundPort: 0, routes: routes,
+                    connector: connector, connections: connections, logger: logger
                 )
+                let channel = try await bind(listener, context: contexts[listener.name] ?? ListenerContext(nil),
+                                             group: group, environment: environment)
                 channels.append(channel)
                 bound.append(Bound(name: listener.name, address: listener.address, port: channel.localAddress?.port ?? 0))
             }
@@ -53,47 +66,106 @@ public final class GatewayServer: Sendable {
             throw error
         }
         let watcher = AllowListWatcher(store: store, state: state, logger: logger) { _ in
+            routes.current.clearMarks()
             Task { await connector.registry.revalidate(with: state, logger: logger) }
         }
-        return GatewayServer(listeners: bound, group: group, channels: channels, watcher: watcher, logger: logger)
+        return GatewayServer(
+            listeners: bound, group: group, channels: channels, watcher: watcher, routes: routes, connector: connector,
+            connections: connections, listenerContexts: contexts, configuration: configuration, logger: logger
+        )
     }
 
-    private init(listeners: [Bound], group: MultiThreadedEventLoopGroup, channels: [Channel], watcher: AllowListWatcher,
-                 logger: Logger) {
+    private init(
+        listeners: [Bound], group: MultiThreadedEventLoopGroup, channels: [Channel], watcher: AllowListWatcher,
+        routes: RouteTable, connector: UpstreamConnector, connections: ClientConnections,
+        listenerContexts: [String: ListenerContext], configuration: GatewayConfiguration, logger: Logger
+    ) {
         self.listeners = listeners
         self.group = group
         self.channels = channels
         self.watcher = watcher
+        self.routes = routes
+        self.connector = connector
+        self.connections = connections
+        self.listenerContexts = listenerContexts
+        self.configuration = NIOLockedValueBox(configuration)
         self.logger = logger
     }
 
-    /// Stops accepting, closes the listeners and stops the event loops.
-    public func shutdown() async {
-        watcher.stop()
+    /// Open client connections (for tests and the admin view).
+    public var openConnections: Int { connections.count }
+
+    /// Idle upstream connections in the pool.
+    public var idleUpstreamConnections: Int { connector.pool.idleCount }
+
+    /// Applies a new configuration without dropping established connections (SIGHUP, as nginx's reload): new
+    /// routing rules, pools and backend settings for the next request, new listener certificates and TLS
+    /// policies for the next handshake. What needs new sockets or another allow-list — the gateway name, the
+    /// store, the set of listeners and their addresses, ports and protocols — needs a restart, and is refused.
+    public func reload(_ new: GatewayConfiguration) throws {
+        let old = configuration.withLockedValue { $0 }
+        var problems: [ConfigurationProblem] = []
+        func needsRestart(_ path: String, _ what: String) {
+            problems.append(ConfigurationProblem(path: path, line: nil, column: nil,
+                                                 message: "\(what) changed: that needs a restart, not a reload"))
+        }
+        if new.gateway != old.gateway { needsRestart("gateway", "the gateway name") }
+        if new.store != old.store { needsRestart("store", "the store") }
+        let shape = { (listeners: [GatewayConfiguration.Listener]) in
+            listeners.map { "\($0.name) \($0.address) \($0.port) \($0.scheme)" }
+        }
+        if shape(new.listeners) != shape(old.listeners) {
+            needsRestart("listeners", "a listener's name, address, port or protocol")
+        }
+        guard problems.isEmpty else { throw ConfigurationProblems(problems) }
+        // Build every new TLS context before swapping anything: a bad certificate leaves the old config whole.
+        var contexts: [(ListenerContext, NIOSSLContext)] = []
+        for listener in new.listeners where listener.scheme == .https {
+            if let box = listenerContexts[listener.name] { contexts.append((box, try Self.makeListenerContext(listener))) }
+        }
+        for (box, context) in contexts { box.current = context }
+        routes.current = Router(configuration: new)
+        configuration.withLockedValue { $0 = new }
+    }
+
+    /// Stops accepting, lets requests in flight finish for up to `drainTimeout` (idle connections close at
+    /// once; busy ones after their response, sent with `Connection: close`), then closes what is left and
+    /// stops the event loops.
+    public func shutdown(drainTimeout: Duration = .seconds(30)) async {
         for channel in channels { try? await channel.close() }
+        connections.drain()
+        let deadline = ContinuousClock.now + drainTimeout
+        while connections.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let left = connections.count
+        if left > 0 {
+            logger.warning("drain deadline reached: closing connections still busy", metadata: ["connections": "\(left)"])
+        }
+        watcher.stop()
+        connections.closeAll()
+        connector.pool.closeAll()
         try? await group.shutdownGracefully()
     }
 
     private static func bind(
-        _ listener: GatewayConfiguration.Listener, sslContext: NIOSSLContext?, group: EventLoopGroup, gateway: String,
-        router: Router, connector: UpstreamConnector, logger: Logger
+        _ listener: GatewayConfiguration.Listener, context: ListenerContext, group: EventLoopGroup,
+        environment: ProxyHandler.Environment
     ) async throws -> Channel {
         // The bound port (for port 0) is known only after bind; the handlers read it from this box.
         let portBox = PortBox()
         let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let sslContext {
+                    if let sslContext = context.current {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    let environment = ProxyHandler.Environment(
-                        gateway: gateway, listener: listener, boundPort: portBox.port, router: router,
-                        connector: connector, logger: logger
-                    )
+                    var environment = environment
+                    environment.boundPort = portBox.port
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(environment: environment))
                 }
             }
@@ -127,6 +199,20 @@ public final class GatewayServer: Sendable {
         tls.minimumTLSVersion = listener.tls.minimumVersion == "1.3" ? .tlsv13 : .tlsv12
         if !listener.tls.cipherSuites.isEmpty { tls.cipherSuites = listener.tls.cipherSuites.joined(separator: ":") }
         return try NIOSSLContext(configuration: tls)
+    }
+}
+
+/// A listener's TLS context, read by each new connection; replaced on reload.
+final class ListenerContext: Sendable {
+    private let value: NIOLockedValueBox<NIOSSLContext?>
+
+    init(_ context: NIOSSLContext?) {
+        value = NIOLockedValueBox(context)
+    }
+
+    var current: NIOSSLContext? {
+        get { value.withLockedValue { $0 } }
+        set { value.withLockedValue { $0 = newValue } }
     }
 }
 

@@ -2,11 +2,17 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import TrustGateAllowList
 import TrustGatePKI
 
-/// One client connection: routes each request, opens (or reuses) the upstream connection, forwards the request
-/// with the X-Forwarded-* headers, and streams the response back. A backend the allow-list rejects gets the
-/// client a 502 naming the reason category; a timeout a 504.
+/// One client connection: routes each request, leases an upstream connection (an idle pooled one, or a new one
+/// whose TLS handshake the allow-list judges), forwards the request with the X-Forwarded-* headers, streams the
+/// response back, and returns the upstream connection to the pool after a complete keep-alive exchange.
+///
+/// Failures: a backend the allow-list rejects gets the client a 502 naming the reason category; no TCP
+/// connection 502 `unreachable` (504 `timeout` when the connect timed out); no response within the request
+/// timeout 504. In a pool of several members a failed connection fails over to the next member; when none is
+/// allowed and reachable the client gets 503 with the latest member's category.
 final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -15,28 +21,49 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         var gateway: String
         var listener: GatewayConfiguration.Listener
         var boundPort: Int
-        var router: Router
+        var routes: RouteTable
         var connector: UpstreamConnector
+        var connections: ClientConnections
         var logger: Logger
     }
 
     private enum State {
         case idle
-        case connecting(buffered: [HTTPClientRequestPart])
+        case connecting(buffered: [HTTPClientRequestPart], bytes: Int)
         case forwarding(Channel)
+        /// The rest of the request is dropped: an answer was already sent.
         case discarding
+    }
+
+    /// The request in progress and where it goes.
+    private struct Exchange {
+        var id: Int
+        var head: HTTPRequestHead
+        var router: Router
+        var route: Router.Route
+        var member: GatewayConfiguration.Member
+        var tried: Set<String> = []
+        /// The upstream connection came from the pool: if the backend closed it before answering and nothing
+        /// of the body was sent, the request goes again, once, on a new connection (`avoidPool`).
+        var fromPool = false
+        var avoidPool = false
+        var bodySent = false
+        var target: String { "\(member.host):\(route.settings.port(for: member))" }
     }
 
     private let environment: Environment
     private var state = State.idle
-    private var upstream: UpstreamConnector.Connection?
+    private var exchange: Exchange?
+    private var upstream: (channel: Channel, key: UpstreamPool.Key)?
     private var context: ChannelHandlerContext?
     private var requestVersion = HTTPVersion.http1_1
     private var keepAlive = true
-    private var requestEnded = false
+    private var requestEnded = true
     private var responseStarted = false
+    private var upstreamKeepAlive = true
+    private var draining = false
     private var timeout: Scheduled<Void>?
-    private var exchange = 0
+    private var exchangeCount = 0
 
     init(environment: Environment) {
         self.environment = environment
@@ -44,6 +71,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        environment.connections.add(context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -52,8 +80,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
-        upstream?.channel.close(promise: nil)
-        upstream = nil
+        closeUpstream()
         context.fireChannelInactive()
     }
 
@@ -67,107 +94,177 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             requestEnded = true
             if case .discarding = state {
                 state = .idle
+                if draining { context.close(promise: nil) }
             } else {
                 forward(.end(trailers))
             }
         }
     }
 
+    /// The gateway is stopping: close now when idle, else after the response in flight.
+    func beginDraining() {
+        draining = true
+        keepAlive = false
+        if case .idle = state, requestEnded, !responseStarted { context?.close(promise: nil) }
+    }
+
     private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        exchange += 1
+        exchangeCount += 1
         requestVersion = head.version
-        keepAlive = head.isKeepAlive
+        keepAlive = head.isKeepAlive && !draining
         requestEnded = false
         responseStarted = false
-        guard let route = environment.router.route(listener: environment.listener.name, path: head.uri),
-            let member = environment.router.member(of: route.pool)
-        else {
-            respondError(.notFound, category: "no-route", log: "no rule routes \(head.uri)")
+        closeUpstream()
+        let router = environment.routes.current
+        guard let route = router.route(listener: environment.listener.name, path: head.uri) else {
+            exchange = nil
             state = .discarding
+            respondError(.notFound, category: "no-route", log: "no rule routes \(head.uri)")
             return
         }
-        let settings = route.settings
-        let port = settings.port ?? member.port ?? (settings.scheme == .https ? 443 : 80)
-        let target = "\(member.host):\(port)"
-        var upstreamHead = rewrite(head, hostName: settings.hostName(for: member), port: port, scheme: settings.scheme,
-                                   context: context)
         // Expect: 100-continue is answered here, as nginx does: the gateway is ready for the body; the backend
         // gets the request without the expectation.
         if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
-            upstreamHead.headers.remove(name: "expect")
             context.writeAndFlush(
                 wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil
             )
         }
-        scheduleTimeout(settings.requestTimeout, context: context, pool: route.pool.name, member: target)
-        if let upstream, upstream.target == target, upstream.channel.isActive {
-            state = .forwarding(upstream.channel)
-            upstream.channel.write(HTTPClientRequestPart.head(upstreamHead), promise: nil)
-            return
-        }
-        upstream?.channel.close(promise: nil)
-        upstream = nil
-        state = .connecting(buffered: [.head(upstreamHead)])
-        let exchange = self.exchange
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let eventLoop = context.eventLoop
-        environment.connector.connect(member: member, settings: settings, eventLoop: eventLoop) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(
-                    UpstreamResponseHandler(proxy: bound.value, eventLoop: eventLoop)
-                )
-            }
-        }.hop(to: eventLoop).whenComplete { result in
-            bound.value.connected(
-                result, exchange: exchange, pool: route.pool.name, member: target, hostName: settings.hostName(for: member)
-            )
+        switch router.pick(route.pool) {
+        case .noneAvailable(let category):
+            exchange = nil
+            state = .discarding
+            respondError(.serviceUnavailable, category: category,
+                         log: "no member of pool \(route.pool.name) is allowed and reachable")
+        case .member(let member):
+            let exchange = Exchange(id: exchangeCount, head: head, router: router, route: route, member: member)
+            self.exchange = exchange
+            scheduleTimeout(exchange, context: context)
+            send(exchange, buffered: [], bytes: 0, context: context)
         }
     }
 
-    private func connected(
-        _ result: Result<UpstreamConnector.Connection, Error>, exchange: Int, pool: String, member: String,
-        hostName: String
-    ) {
-        guard exchange == self.exchange, case .connecting(let buffered) = state else {
+    /// Sends the request head to the exchange's member: on an idle pooled connection when there is one, else on
+    /// a new connection (the parts that arrive meanwhile are buffered).
+    private func send(_ exchange: Exchange, buffered: [HTTPClientRequestPart], bytes: Int, context: ChannelHandlerContext) {
+        let settings = exchange.route.settings
+        let hostName = settings.hostName(for: exchange.member)
+        let key = UpstreamPool.Key(
+            eventLoop: ObjectIdentifier(context.eventLoop), target: exchange.target, hostName: hostName,
+            scheme: settings.scheme, trust: settings.trust
+        )
+        let head = HTTPClientRequestPart.head(upstreamHead(exchange, hostName: hostName, context: context))
+        if !exchange.avoidPool, let channel = environment.connector.pool.take(key) {
+            attach(channel, key: key)
+            self.exchange?.fromPool = true
+            state = .forwarding(channel)
+            channel.write(head, promise: nil)
+            for part in buffered {
+                if case .body = part { self.exchange?.bodySent = true }
+                channel.write(part, promise: nil)
+            }
+            channel.flush()
+            setAutoRead(context.channel, true)
+            return
+        }
+        state = .connecting(buffered: [head] + buffered, bytes: bytes)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let pool = environment.connector.pool
+        environment.connector.connect(member: exchange.member, settings: settings, eventLoop: eventLoop) { channel in
+            channel.closeFuture.whenComplete { _ in pool.forget(channel, key: key) }
+            return channel.eventLoop.makeCompletedFuture {
+                let handler = UpstreamResponseHandler()
+                handler.owner = bound.value
+                try channel.pipeline.syncOperations.addHandler(handler)
+            }
+        }.hop(to: eventLoop).whenComplete { result in
+            bound.value.connected(result, key: key, exchangeID: exchange.id)
+        }
+    }
+
+    private func attach(_ channel: Channel, key: UpstreamPool.Key) {
+        upstream = (channel, key)
+        upstreamKeepAlive = true
+        (try? channel.pipeline.syncOperations.handler(type: UpstreamResponseHandler.self))?.owner = self
+        setAutoRead(channel, true)
+    }
+
+    private func connected(_ result: Result<UpstreamConnector.Connection, Error>, key: UpstreamPool.Key, exchangeID: Int) {
+        guard let exchange, exchange.id == exchangeID, case .connecting(let buffered, let bytes) = state,
+            let context
+        else {
             if case .success(let connection) = result { connection.channel.close(promise: nil) }
             return
         }
         switch result {
         case .success(let connection):
-            upstream = connection
+            attach(connection.channel, key: key)
             state = .forwarding(connection.channel)
-            for part in buffered { connection.channel.write(part, promise: nil) }
+            for part in buffered {
+                if case .body = part { self.exchange?.bodySent = true }
+                connection.channel.write(part, promise: nil)
+            }
             connection.channel.flush()
+            setAutoRead(context.channel, true)
         case .failure(let error):
-            timeout?.cancel()
-            state = requestEnded ? .idle : .discarding
-            switch error {
-            case UpstreamConnector.Failure.rejected(let verdict):
-                logRejection(verdict, pool: pool, member: member, hostName: hostName)
-                respondError(.badGateway, category: verdict.category.rawValue, log: nil)
-            case UpstreamConnector.Failure.timeout(let detail):
-                respondError(.gatewayTimeout, category: ReasonCategory.timeout.rawValue, log: detail)
-            case UpstreamConnector.Failure.unreachable(let detail):
-                respondError(.badGateway, category: ReasonCategory.unreachable.rawValue, log: detail)
-            default:
-                respondError(.badGateway, category: ReasonCategory.handshakeFailed.rawValue, log: "\(error)")
+            let (status, category, detail) = describe(error, exchange: exchange)
+            let pool = exchange.route.pool
+            exchange.router.markDown(pool, exchange.member, category: category)
+            if pool.members.count > 1 {
+                var next = exchange
+                next.tried.insert(exchange.member.description)
+                if case .member(let member) = exchange.router.pick(pool, excluding: next.tried) {
+                    environment.logger.notice("failing over to the next member", metadata: [
+                        "gateway": "\(environment.gateway)", "pool": "\(pool.name)", "member": "\(exchange.target)",
+                        "category": "\(category)", "next": "\(member)",
+                    ])
+                    next.member = member
+                    self.exchange = next
+                    send(next, buffered: Array(buffered.dropFirst()), bytes: bytes, context: context)
+                    return
+                }
+                finish(with: .serviceUnavailable, category: category,
+                       log: "\(detail); no other member of pool \(pool.name) is allowed and reachable")
+            } else {
+                finish(with: status, category: category, log: detail)
             }
         }
     }
 
+    /// The status, reason category and log detail for a failed upstream connection.
+    private func describe(_ error: Error, exchange: Exchange) -> (HTTPResponseStatus, String, String?) {
+        switch error {
+        case UpstreamConnector.Failure.rejected(let verdict):
+            logRejection(verdict, exchange: exchange)
+            return (.badGateway, verdict.category.rawValue, nil)
+        case UpstreamConnector.Failure.timeout(let detail):
+            return (.gatewayTimeout, ReasonCategory.timeout.rawValue, detail)
+        case UpstreamConnector.Failure.unreachable(let detail):
+            return (.badGateway, ReasonCategory.unreachable.rawValue, detail)
+        default:
+            return (.badGateway, ReasonCategory.handshakeFailed.rawValue, "\(error)")
+        }
+    }
+
+    private func finish(with status: HTTPResponseStatus, category: String, log: String?) {
+        timeout?.cancel()
+        state = requestEnded ? .idle : .discarding
+        respondError(status, category: category, log: log)
+    }
+
     private func forward(_ part: HTTPClientRequestPart) {
         switch state {
-        case .connecting(var buffered):
+        case .connecting(var buffered, var bytes):
             buffered.append(part)
-            state = .connecting(buffered: buffered)
+            if case .body(.byteBuffer(let buffer)) = part { bytes += buffer.readableBytes }
+            state = .connecting(buffered: buffered, bytes: bytes)
+            // Hold the client while the backend is not there yet: at most ~64 KiB waits in memory.
+            if bytes > 65_536 { setAutoRead(context?.channel, false) }
         case .forwarding(let channel):
-            if case .end = part {
-                channel.writeAndFlush(part, promise: nil)
-            } else {
-                channel.writeAndFlush(part, promise: nil)
-                // Backpressure: a slow backend stops us reading the client until its buffer drains.
-                if !channel.isWritable { setAutoRead(context?.channel, false) }
-            }
+            if case .body = part { exchange?.bodySent = true }
+            channel.writeAndFlush(part, promise: nil)
+            // Backpressure: a slow backend stops us reading the client until its buffer drains.
+            if !channel.isWritable { setAutoRead(context?.channel, false) }
         case .idle, .discarding:
             break
         }
@@ -181,6 +278,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let head):
             timeout?.cancel()
             responseStarted = true
+            upstreamKeepAlive = head.isKeepAlive
             var headers = head.headers
             Self.removeHopByHop(&headers)
             if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
@@ -192,7 +290,18 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             if !context.channel.isWritable { setAutoRead(upstream?.channel, false) }
         case .end(let trailers):
             responseStarted = false
-            if requestEnded { state = .idle }
+            if requestEnded {
+                state = .idle
+                releaseUpstream()
+            } else {
+                // The backend answered before the request ended: its connection cannot be reused, and the
+                // rest of the request is dropped with the client connection.
+                state = .discarding
+                keepAlive = false
+                closeUpstream()
+            }
+            exchange = nil
+            setAutoRead(context.channel, true)
             let keepAlive = self.keepAlive
             context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { [channel = context.channel] _ in
                 if !keepAlive { channel.close(promise: nil) }
@@ -208,49 +317,77 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The backend can take more: read the client again.
     func upstreamWritabilityChanged(_ channel: Channel) {
-        if channel.isWritable { setAutoRead(context?.channel, true) }
+        if channel.isWritable, case .forwarding = state { setAutoRead(context?.channel, true) }
+    }
+
+    func upstreamClosed(_ channel: Channel) {
+        guard upstream?.channel === channel else { return }
+        upstream = nil
+        guard case .forwarding = state, let exchange, let context else { return }
+        if responseStarted {
+            timeout?.cancel()
+            context.close(promise: nil)  // the response is cut short: the client must not take it as whole
+        } else if exchange.fromPool, !exchange.bodySent {
+            // A pooled connection the backend closed while idle (its keep-alive timeout): nothing was
+            // processed, so the request goes again on a new connection, as nginx does.
+            var again = exchange
+            again.fromPool = false
+            again.avoidPool = true
+            self.exchange = again
+            send(again, buffered: [], bytes: 0, context: context)
+            if requestEnded, case .connecting(let buffered, let bytes) = state {
+                state = .connecting(buffered: buffered + [.end(nil)], bytes: bytes)
+            }
+        } else {
+            finish(with: .badGateway, category: ReasonCategory.unreachable.rawValue,
+                   log: "\(exchange.target) closed the connection before answering")
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Back to the pool after a complete exchange, if the backend keeps the connection alive.
+    private func releaseUpstream() {
+        guard let upstream else { return }
+        self.upstream = nil
+        (try? upstream.channel.pipeline.syncOperations.handler(type: UpstreamResponseHandler.self))?.owner = nil
+        setAutoRead(upstream.channel, true)
+        if upstreamKeepAlive, !draining {
+            environment.connector.pool.put(upstream.channel, key: upstream.key)
+        } else {
+            upstream.channel.close(promise: nil)
+        }
+    }
+
+    private func closeUpstream() {
+        guard let upstream else { return }
+        self.upstream = nil
+        (try? upstream.channel.pipeline.syncOperations.handler(type: UpstreamResponseHandler.self))?.owner = nil
+        upstream.channel.close(promise: nil)
     }
 
     private func setAutoRead(_ channel: Channel?, _ on: Bool) {
         channel?.setOption(ChannelOptions.autoRead, value: on).whenFailure { _ in }
     }
 
-    func upstreamClosed(_ channel: Channel) {
-        guard upstream?.channel === channel else { return }
-        upstream = nil
-        guard case .forwarding = state else { return }
-        timeout?.cancel()
-        if responseStarted {
-            context?.close(promise: nil)  // the response is cut short: the client must not take it as whole
-        } else {
-            state = requestEnded ? .idle : .discarding
-            respondError(.badGateway, category: ReasonCategory.unreachable.rawValue, log: "the backend closed the connection")
-        }
-    }
-
-    // MARK: Helpers
-
-    private func scheduleTimeout(_ seconds: TimeInterval, context: ChannelHandlerContext, pool: String, member: String) {
+    private func scheduleTimeout(_ exchange: Exchange, context: ChannelHandlerContext) {
         timeout?.cancel()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let exchange = self.exchange
+        let seconds = exchange.route.settings.requestTimeout
         timeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
             let handler = bound.value
-            guard handler.exchange == exchange, !handler.responseStarted else { return }
-            handler.upstream?.channel.close(promise: nil)
-            handler.upstream = nil
-            handler.state = handler.requestEnded ? .idle : .discarding
-            handler.respondError(.gatewayTimeout, category: ReasonCategory.timeout.rawValue,
-                                 log: "no response from \(member) (pool \(pool)) within \(Int(seconds)) s")
+            guard let current = handler.exchange, current.id == exchange.id, !handler.responseStarted else { return }
+            handler.closeUpstream()
+            handler.finish(with: .gatewayTimeout, category: ReasonCategory.timeout.rawValue,
+                           log: "no response from \(current.target) (pool \(current.route.pool.name)) within \(Int(seconds)) s")
         }
     }
 
-    private func rewrite(
-        _ head: HTTPRequestHead, hostName: String, port: Int, scheme: GatewayConfiguration.Scheme,
-        context: ChannelHandlerContext
-    ) -> HTTPRequestHead {
+    private func upstreamHead(_ exchange: Exchange, hostName: String, context: ChannelHandlerContext) -> HTTPRequestHead {
+        let head = exchange.head
         var headers = head.headers
         Self.removeHopByHop(&headers)
+        headers.remove(name: "expect")
         let originalHost = head.headers.first(name: "host") ?? ""
         let client = context.remoteAddress?.ipAddress ?? "unknown"
         let forwardedFor = headers[canonicalForm: "x-forwarded-for"].joined(separator: ", ")
@@ -259,7 +396,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.replaceOrAdd(name: "x-forwarded-port", value: String(environment.boundPort))
         headers.replaceOrAdd(name: "x-forwarded-host", value: originalHost)
         headers.replaceOrAdd(name: "x-original-host", value: originalHost)
-        let defaultPort = scheme == .https ? 443 : 80
+        let settings = exchange.route.settings
+        let port = settings.port(for: exchange.member)
+        let defaultPort = settings.scheme == .https ? 443 : 80
         let shownHost = hostName.contains(":") ? "[\(hostName)]" : hostName
         headers.replaceOrAdd(name: "host", value: port == defaultPort ? shownHost : "\(shownHost):\(port)")
         return HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: headers)
@@ -279,9 +418,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let context else { return }
         if let log {
             environment.logger.warning("upstream failed", metadata: [
-                "gateway": "\(environment.gateway)", "category": "\(category)", "detail": "\(log)",
+                "gateway": "\(environment.gateway)", "status": "\(status.code)", "category": "\(category)",
+                "detail": "\(log)",
             ])
         }
+        exchange = nil
         let body = "\(status.code) \(status.reasonPhrase): \(category)\n"
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
@@ -297,11 +438,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func logRejection(_ verdict: TrustVerdict, pool: String, member: String, hostName: String) {
+    private func logRejection(_ verdict: TrustVerdict, exchange: Exchange) {
         let leaf = verdict.chain.first
         environment.logger.error("backend rejected", metadata: [
-            "gateway": "\(environment.gateway)", "pool": "\(pool)", "member": "\(member)",
-            "category": "\(verdict.category.rawValue)", "expected": "\(hostName)",
+            "gateway": "\(environment.gateway)", "pool": "\(exchange.route.pool.name)", "member": "\(exchange.target)",
+            "category": "\(verdict.category.rawValue)", "expected": "\(exchange.route.settings.hostName(for: exchange.member))",
             "leaf_sha256": "\(leaf?.sha256.hexString ?? "-")",
             "leaf_sans": "\(leaf?.subjectAlternativeNames.map(SubjectAlternativeName.display).joined(separator: ",") ?? "-")",
             "leaf_not_after": "\(leaf.map { RFC3339.format($0.notAfter) } ?? "-")",
@@ -310,27 +451,31 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Hands an upstream connection's response parts to the client connection's ``ProxyHandler`` (same event loop).
+/// Hands an upstream connection's response parts to the client connection that holds it (same event loop).
+/// While the connection idles in the pool it has no owner: anything the backend sends then is a protocol error
+/// and closes the connection.
 final class UpstreamResponseHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
 
-    private let proxy: NIOLoopBound<ProxyHandler>
-
-    init(proxy: ProxyHandler, eventLoop: EventLoop) {
-        self.proxy = NIOLoopBound(proxy, eventLoop: eventLoop)
-    }
+    var owner: ProxyHandler?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        proxy.value.upstreamResponse(unwrapInboundIn(data))
+        if let owner {
+            owner.upstreamResponse(unwrapInboundIn(data))
+        } else {
+            context.close(promise: nil)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        proxy.value.upstreamClosed(context.channel)
+        let owner = self.owner
+        self.owner = nil
+        owner?.upstreamClosed(context.channel)
         context.fireChannelInactive()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        proxy.value.upstreamWritabilityChanged(context.channel)
+        owner?.upstreamWritabilityChanged(context.channel)
         context.fireChannelWritabilityChanged()
     }
 

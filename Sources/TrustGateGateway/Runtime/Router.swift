@@ -1,7 +1,13 @@
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// Picks, for a request on a listener, the pool and backend settings (rules and URL path maps, longest path
-/// match first) and then a pool member, round-robin.
+/// match first) and then a pool member: round-robin over the members that are not marked down.
+///
+/// Passive health, as nginx's `max_fails=1 fail_timeout=10s`: a member whose connection or TLS handshake failed
+/// (refused, timed out, not allowed by the allow-list) is skipped for ``failTimeout``, and the request fails over
+/// to the next member. A pool of one member is never marked down (nginx does the same), so its clients always see
+/// that member's own failure. An allow-list change clears every mark: a backend it now allows is tried at once.
 final class Router: Sendable {
     struct Route: Sendable {
         var rule: String
@@ -9,11 +15,26 @@ final class Router: Sendable {
         var settings: GatewayConfiguration.BackendSettings
     }
 
-    private let configuration: GatewayConfiguration
-    private let counters = NIOLockedValueBox<[String: Int]>([:])
+    /// The outcome of picking a member.
+    enum Pick: Equatable {
+        case member(GatewayConfiguration.Member)
+        /// Every member is marked down or was tried by this request; `category` is the latest failure's.
+        case noneAvailable(category: String)
+    }
 
-    init(configuration: GatewayConfiguration) {
+    private struct Down {
+        var until: NIODeadline
+        var category: String
+    }
+
+    let configuration: GatewayConfiguration
+    let failTimeout: TimeAmount
+    private let counters = NIOLockedValueBox<[String: Int]>([:])
+    private let down = NIOLockedValueBox<[String: Down]>([:])
+
+    init(configuration: GatewayConfiguration, failTimeout: TimeAmount = .seconds(10)) {
         self.configuration = configuration
+        self.failTimeout = failTimeout
     }
 
     /// The route for `path` on `listener`, or nil when no rule covers it.
@@ -34,15 +55,43 @@ final class Router: Sendable {
         return Route(rule: rule.name, pool: pool, settings: settings)
     }
 
-    /// The next member of the pool, round-robin.
-    func member(of pool: GatewayConfiguration.BackendPool) -> GatewayConfiguration.Member? {
-        guard !pool.members.isEmpty else { return nil }
-        let index = counters.withLockedValue { counters -> Int in
+    /// The next member of the pool, round-robin, skipping members marked down and those in `tried`.
+    func pick(_ pool: GatewayConfiguration.BackendPool, excluding tried: Set<String> = []) -> Pick {
+        guard !pool.members.isEmpty else { return .noneAvailable(category: "unreachable") }
+        let start = counters.withLockedValue { counters -> Int in
             let next = counters[pool.name, default: 0]
             counters[pool.name] = next &+ 1
             return next
         }
-        return pool.members[index % pool.members.count]
+        let now = NIODeadline.now()
+        let marks = down.withLockedValue { $0 }
+        var latest: Down?
+        for offset in 0..<pool.members.count {
+            let member = pool.members[(start &+ offset) % pool.members.count]
+            if tried.contains(member.description) { continue }
+            if let mark = marks[Self.key(pool, member)], mark.until > now {
+                if latest.map({ mark.until > $0.until }) ?? true { latest = mark }
+                continue
+            }
+            return .member(member)
+        }
+        return .noneAvailable(category: latest?.category ?? "unreachable")
+    }
+
+    /// Marks `member` down for ``failTimeout`` after a failed connection (never in a pool of one).
+    func markDown(_ pool: GatewayConfiguration.BackendPool, _ member: GatewayConfiguration.Member, category: String) {
+        guard pool.members.count > 1 else { return }
+        let mark = Down(until: .now() + failTimeout, category: category)
+        down.withLockedValue { $0[Self.key(pool, member)] = mark }
+    }
+
+    /// Forgets every mark (the allow-list changed).
+    func clearMarks() {
+        down.withLockedValue { $0 = [:] }
+    }
+
+    private static func key(_ pool: GatewayConfiguration.BackendPool, _ member: GatewayConfiguration.Member) -> String {
+        "\(pool.name)\u{0}\(member)"
     }
 
     /// Azure path-rule semantics: `/images/*` matches `/images` and everything under it; otherwise exact.
@@ -52,5 +101,20 @@ final class Router: Sendable {
             return path == base || path.hasPrefix(base + "/")
         }
         return path == pattern
+    }
+}
+
+/// The routing table in force; replaced whole when SIGHUP reloads the configuration, while requests already
+/// routed finish on the one they started with.
+final class RouteTable: Sendable {
+    private let value: NIOLockedValueBox<Router>
+
+    init(_ router: Router) {
+        value = NIOLockedValueBox(router)
+    }
+
+    var current: Router {
+        get { value.withLockedValue { $0 } }
+        set { value.withLockedValue { $0 = newValue } }
     }
 }

@@ -29,6 +29,7 @@ final class UpstreamConnector: Sendable {
     private let sslContext: NIOSSLContext
     private let state: AllowListState
     let registry = UpstreamRegistry()
+    let pool = UpstreamPool()
 
     init(state: AllowListState) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -44,7 +45,7 @@ final class UpstreamConnector: Sendable {
         member: GatewayConfiguration.Member, settings: GatewayConfiguration.BackendSettings, eventLoop: EventLoop,
         responseHandler: @escaping @Sendable (Channel) -> EventLoopFuture<Void>
     ) -> EventLoopFuture<Connection> {
-        let port = settings.port ?? member.port ?? (settings.scheme == .https ? 443 : 80)
+        let port = settings.port(for: member)
         let hostName = settings.hostName(for: member)
         let box = UpstreamVerdictBox()
         let handshake = eventLoop.makePromise(of: Void.self)

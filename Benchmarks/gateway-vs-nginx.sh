@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# Throughput, latency and CPU cost of end-to-end TLS (client TLS terminated, re-encrypted to a
+# backend whose certificate is verified) through `trustgate gateway run` (release build) against
+# nginx set up as the same kind of gateway, and against the backend directly, in one run on one
+# machine. One nginx backend (HTTPS, static /1k and /64k, 1 worker) serves all three targets; the
+# targets are loaded one at a time with wrk (keep-alive 1 KiB, keep-alive 64 KiB, a new client
+# connection per request, which resumes TLS sessions) and with parallel `openssl s_time -new`
+# clients (a full TLS handshake per request). Client, gateway and backend share the machine's
+# cores, so req/s alone flatters whichever gateway takes more CPU: the gateways' CPU time (utime +
+# stime from /proc: the nginx master and its workers, every trustgate thread) also gives requests
+# per gateway CPU-second. Prints a table and the trustgate/nginx ratios; RESULTS=file.tsv writes
+# them as TSV too. Knobs: TRUSTGATE, DURATION, CONNECTIONS, STIME_CLIENTS, STIME_SECONDS, WARMUP,
+# NGINX_WORKERS (the nginx gateway's workers). Linux only. Not a test: figures go in notes.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+start_dir="$PWD"
+
+duration="${DURATION:-10s}"
+connections="${CONNECTIONS:-32}"
+stime_clients="${STIME_CLIENTS:-4}"
+if [[ -n "${STIME_SECONDS:-}" ]]; then stime_seconds="$STIME_SECONDS"
+elif [[ "$duration" =~ ^([0-9]+)s?$ ]]; then stime_seconds="${BASH_REMATCH[1]}"   # follow DURATION
+else stime_seconds=10; fi
+warmup="${WARMUP:-1s}"
+nginx_workers="${NGINX_WORKERS:-1}"
+
+# --- tools --------------------------------------------------------------------------------------
+nginx_bin="$(command -v nginx || true)"
+[[ -z "$nginx_bin" && -x /usr/sbin/nginx ]] && nginx_bin=/usr/sbin/nginx   # not on a user's PATH
+missing=()
+[[ -n "$nginx_bin" ]] || missing+=(nginx)
+for tool in wrk openssl curl python3 ps; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if ((${#missing[@]})); then
+  echo "missing: ${missing[*]}" >&2
+  echo "install them, e.g.: apt-get install -y nginx-light wrk   (or nginx instead of nginx-light)" >&2
+  exit 1
+fi
+tg="${TRUSTGATE:-$repo/.build/release/trustgate}"
+if [[ ! -f "$tg" ]]; then
+  echo "no trustgate at $tg" >&2
+  echo "build it first: swift build -c release --product trustgate" >&2
+  exit 1
+fi
+tg="$(cd "$(dirname "$tg")" && pwd)/$(basename "$tg")"   # absolute: we run from the temp dir
+
+# --- temp dir; everything started is killed by PID on exit ---------------------------------------
+work="$(mktemp -d)"
+pids=()
+alive() { local s; s="$(ps -o stat= -p "$1" 2>/dev/null)" && [[ "$s" != Z* ]]; }
+forget() { local keep=() p; for p in "${pids[@]}"; do [[ "$p" == "$1" ]] || keep+=("$p"); done; pids=(${keep[@]+"${keep[@]}"}); }
+cleanup() {
+  local pid
+  for pid in ${pids[@]+"${pids[@]}"}; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in ${pids[@]+"${pids[@]}"}; do
+    for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+die() { echo "error: $*" >&2; exit 1; }
+cd "$work"
+
+read -r backend_port nginx_port tg_port < <(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in ss))')
+
+# --- versions -----------------------------------------------------------------------------------
+cores="$(nproc)"
+echo "# gateway-vs-nginx: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "# trustgate: $("$tg" --version 2>&1 | head -1)"
+echo "# $("$nginx_bin" -v 2>&1 | head -1)"
+echo "# $(openssl version)"
+echo "# $( (wrk --version 2>&1 || true) | head -1)"
+echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || echo unknown); nproc: $cores"
+echo "# client, gateway and backend share these $cores cores. backend nginx: 1 worker; nginx gateway:"
+echo "#   $nginx_workers worker(s); trustgate: its default event-loop threads (one per core: $cores; not configurable yet)"
+echo "# wrk: 1 thread, $connections connections, $duration per run (${warmup} warm-up per target);" \
+  "s_time: $stime_clients clients x ${stime_seconds}s"
+
+# --- PKI and content ----------------------------------------------------------------------------
+"$tg" cert testpki pki >/dev/null
+if [[ ! -f pki/gateway-listener.pem || ! -f pki/gateway-listener.key ]]; then   # older trustgate
+  openssl pkcs12 -in pki/gateway-listener.pfx -passin file:pki/gateway-listener.pass -nokeys -out pki/gateway-listener.pem
+  openssl pkcs12 -in pki/gateway-listener.pfx -passin file:pki/gateway-listener.pass -nocerts -nodes -out pki/gateway-listener.key
+fi
+mkdir -p www
+head -c 1024 /dev/urandom >www/1k
+head -c 65536 /dev/urandom >www/64k
+
+# --- nginx: backend and gateway -----------------------------------------------------------------
+user_line=""
+((EUID == 0)) && user_line="user root;"   # else workers run as nobody and cannot read the temp dir
+nginx_has_e=no
+"$nginx_bin" -h 2>&1 | grep -q -- ' -e ' && nginx_has_e=yes   # -e (1.19.5+): no default error log
+worker_connections=$((connections * 4 > 1024 ? connections * 4 : 1024))
+
+# nginx_conf NAME WORKERS SERVER-BLOCK: a whole config, every path inside $work/NAME
+nginx_conf() {
+  local d="$work/$1"
+  mkdir -p "$d"
+  cat >"$d/nginx.conf" <<EOF
+worker_processes $2;
+daemon off;
+pid "$d/nginx.pid";
+error_log "$d/error.log" warn;
+$user_line
+events { worker_connections $worker_connections; }
+http {
+  access_log off;
+  default_type application/octet-stream;
+  keepalive_requests 100000;
+  client_body_temp_path "$d/client_body";
+  proxy_temp_path "$d/proxy";
+  fastcgi_temp_path "$d/fastcgi";
+  uwsgi_temp_path "$d/uwsgi";
+  scgi_temp_path "$d/scgi";
+$3
+}
+EOF
+}
+# start_nginx NAME: in the background, master in the foreground of that job; prints the master PID
+start_nginx() {
+  local d="$work/$1" e=()
+  [[ "$nginx_has_e" == yes ]] && e=(-e "$d/error.log")
+  "$nginx_bin" -p "$d/" ${e[@]+"${e[@]}"} -c "$d/nginx.conf" >"$d/stdout" 2>&1 &
+  pids+=($!)
+}
+# wait_port PORT PID LOG: until PORT accepts connections, or die with LOG
+wait_port() {
+  for _ in $(seq 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    alive "$2" || { cat "$3" >&2 || true; die "process $2 exited before listening on $1"; }
+    sleep 0.1
+  done
+  cat "$3" >&2 || true
+  die "nothing listening on port $1 after 30 s"
+}
+
+nginx_conf backend 1 "
+  server {
+    listen 127.0.0.1:$backend_port ssl;
+    server_name backend.test;
+    ssl_certificate \"$work/pki/backend-valid.pem\";
+    ssl_certificate_key \"$work/pki/backend-valid.key\";
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root \"$work/www\";
+  }"
+start_nginx backend
+backend_pid=$!
+wait_port "$backend_port" "$backend_pid" "$work/backend/error.log"
+
+nginx_conf nginx-gateway "$nginx_workers" "
+  upstream backend_upstream {
+    server 127.0.0.1:$backend_port;
+    keepalive 32;
+  }
+  server {
+    listen 127.0.0.1:$nginx_port ssl;
+    server_name gateway.test;
+    ssl_certificate \"$work/pki/gateway-listener.pem\";
+    ssl_certificate_key \"$work/pki/gateway-listener.key\";
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / {
+      proxy_pass https://backend_upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+      proxy_ssl_verify on;
+      proxy_ssl_trusted_certificate \"$work/pki/root-ca.pem\";
+      proxy_ssl_name backend.test;
+      proxy_ssl_server_name on;
+      proxy_ssl_session_reuse on;
+      proxy_ssl_verify_depth 3;
+      proxy_max_temp_file_size 0;   # stream, never spill a response to disk
+    }
+  }"
+start_nginx nginx-gateway
+nginx_pid=$!
+wait_port "$nginx_port" "$nginx_pid" "$work/nginx-gateway/error.log"
+
+# --- trustgate ----------------------------------------------------------------------------------
+TRUSTGATE_STORE="$work/store.sqlite" "$tg" allowlist add --gateway bench pki/root-ca.pem --as trusted-root >/dev/null
+cat >gateway.yaml <<EOF
+gateway: bench
+store: "$work/store.sqlite"
+listeners:
+  - name: main
+    address: 127.0.0.1
+    port: $tg_port
+    certificate: {pfx: pki/gateway-listener.pfx, password-file: pki/gateway-listener.pass}
+pools:
+  - {name: app, members: ["127.0.0.1:$backend_port"]}
+backend-settings:
+  - {name: e2e, protocol: https, host-name: backend.test, trust: trusted-root, request-timeout: 30s}
+rules:
+  - {name: r, listener: main, pool: app, settings: e2e}
+EOF
+"$tg" gateway run --config gateway.yaml --log-level error >trustgate.out 2>trustgate.err &
+tg_pid=$!
+pids+=("$tg_pid")
+for ((i = 0; ; i++)); do
+  grep -q "^listening main on 127.0.0.1:$tg_port" trustgate.out 2>/dev/null && break
+  alive "$tg_pid" || { cat trustgate.out trustgate.err >&2; die "trustgate exited before listening"; }
+  ((i < 300)) || { cat trustgate.out trustgate.err >&2; die "trustgate not listening after 30 s"; }
+  sleep 0.1
+done
+
+# --- targets: name, port, TLS name, gateway PID (CPU accounting) ---------------------------------
+targets=(nginx trustgate direct)
+declare -A port=([nginx]=$nginx_port [trustgate]=$tg_port [direct]=$backend_port)
+declare -A host=([nginx]=gateway.test [trustgate]=gateway.test [direct]=backend.test)
+declare -A gwpid=([nginx]=$nginx_pid [trustgate]=$tg_pid [direct]="")
+declare -A closes resumes
+
+# ticks PID: utime+stime of PID (all its threads) and all its descendants, in clock ticks
+ticks() {
+  local stat f child children total
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || { echo 0; return; }
+  read -r -a f <<<"${stat##*) }"   # f[0] is field 3 (state): utime is field 14, stime 15
+  total=$((f[11] + f[12]))
+  children="$(cat /proc/"$1"/task/*/children 2>/dev/null || ps -o pid= --ppid "$1" || true)"
+  for child in $children; do total=$((total + $(ticks "$child"))); done
+  echo "$total"
+}
+clk_tck="$(getconf CLK_TCK)"
+
+# --- check every target before loading it -------------------------------------------------------
+for t in "${targets[@]}"; do
+  p="${port[$t]}" h="${host[$t]}"
+  for f in 1k 64k; do
+    rm -f "check.$f"
+    curl -s --cacert pki/root-ca.pem --resolve "$h:$p:127.0.0.1" -o "check.$f" "https://$h:$p/$f" || true
+    if ! cmp -s "check.$f" "www/$f"; then
+      curl -sv --cacert pki/root-ca.pem --resolve "$h:$p:127.0.0.1" -o /dev/null "https://$h:$p/$f" >&2 || true
+      [[ "$t" == trustgate ]] && cat trustgate.out trustgate.err >&2
+      die "$t: GET /$f did not return the file ($(wc -c <"check.$f" 2>/dev/null || echo 0) bytes, want $(wc -c <"www/$f"))"
+    fi
+  done
+  # wrk makes a new connection per request only if the response says Connection: close
+  if curl -s --cacert pki/root-ca.pem --resolve "$h:$p:127.0.0.1" -H 'Connection: close' -D - -o /dev/null \
+    "https://$h:$p/1k" | tr -d '\r' | grep -qi '^connection: *close'; then closes[$t]=yes; else closes[$t]=no; fi
+  # does a second client connection resume the first one's TLS session? (the response is read, so
+  # TLS 1.3 tickets have arrived)
+  printf 'GET /1k HTTP/1.0\r\n\r\n' | openssl s_client -connect "127.0.0.1:$p" -servername "$h" -ign_eof \
+    -sess_out "sess.$t" >/dev/null 2>&1 || true
+  if [[ -s "sess.$t" ]] && printf 'GET /1k HTTP/1.0\r\n\r\n' | openssl s_client -connect "127.0.0.1:$p" \
+    -servername "$h" -ign_eof -sess_in "sess.$t" 2>/dev/null | grep -q '^Reused'; then
+    resumes[$t]=yes
+  else resumes[$t]=no; fi
+done
+echo "# checked: GET /1k and /64k through each target return the files (curl, verifying against the test root)"
+echo "# new-conn-1k: wrk with 'Connection: close' opens a new connection per request and resumes TLS sessions:"
+for t in "${targets[@]}"; do
+  echo "#   $t: answers Connection: close: ${closes[$t]}; resumes a TLS session: ${resumes[$t]}"
+done
+echo "# handshake-1k: openssl s_time -new: a full TLS handshake per request (no resumption), HTTP/1.0 GET /1k;"
+echo "#   no SNI (this s_time has no -servername); req/s = sum of connections / wall time of the clients"
+echo
+
+# --- load ---------------------------------------------------------------------------------------
+rows=()   # scenario target req/s p50-ms p99-ms gw-cpu-s req-per-gw-cpu-s errors
+
+# record SCENARIO TARGET REQS RPS P50 P99 ERRORS T0 T1: append a row; CPU from the tick counts
+record() {
+  local cpu per
+  if [[ -n "${gwpid[$2]}" ]]; then
+    cpu="$(awk -v a="$8" -v b="$9" -v hz="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / hz }')"
+    per="$(awk -v n="$3" -v a="$8" -v b="$9" -v hz="$clk_tck" 'BEGIN { if (b > a) printf "%.0f", n / ((b - a) / hz); else print "n/a" }')"
+  else cpu=n/a per=n/a; fi
+  rows+=("$1	$2	$4	$5	$6	$cpu	$per	$7")
+  printf '  %-14s %-10s %10s req/s  gateway CPU %6s s  %8s req/CPU-s  errors %s\n' "$1" "$2" "$4" "$cpu" "$per" "$7" >&2
+}
+
+# run_wrk SCENARIO TARGET PATH [wrk args]
+run_wrk() {
+  local scenario=$1 t=$2 path=$3 out="wrk.$1.$2" t0 t1 parsed
+  shift 3
+  t0="$(ticks "${gwpid[$t]:-0}")"
+  wrk -t1 -c"$connections" -d"$duration" --latency "$@" -H "Host: ${host[$t]}" \
+    "https://127.0.0.1:${port[$t]}/$path" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against $t"; }
+  t1="$(ticks "${gwpid[$t]:-0}")"
+  parsed="$(awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0
+                     if (v ~ /m$/) return v * 60000; if (v ~ /h$/) return v * 3600000; return v * 1000 }
+    / requests in /        { n = $1 }
+    /^Requests\/sec:/      { rps = $2 }
+    $1 == "50%"            { p50 = ms($2) }
+    $1 == "99%"            { p99 = ms($2) }
+    /Socket errors:/       { gsub(",", ""); err += $4 + $6 + $8 + $10 }
+    /Non-2xx or 3xx/       { err += $NF }
+    END { printf "%s %.0f %.3f %.3f %d\n", n, rps, p50, p99, err }' "$out")"
+  read -r n rps p50 p99 err <<<"$parsed"
+  [[ -n "$n" && "$n" != 0 ]] || { cat "$out" >&2; die "no requests completed against $t"; }
+  record "$scenario" "$t" "$n" "$rps" "$p50" "$p99" "$err" "$t0" "$t1"
+}
+
+# run_stime SCENARIO TARGET: STIME_CLIENTS parallel `openssl s_time -new`
+run_stime() {
+  local scenario=$1 t=$2 i pid t0 t1 start end n=0 bad=0 spids=() line c
+  t0="$(ticks "${gwpid[$t]:-0}")"
+  start="$(date +%s%N)"
+  for ((i = 1; i <= stime_clients; i++)); do
+    openssl s_time -connect "127.0.0.1:${port[$t]}" -new -time "$stime_seconds" -www /1k >"stime.$t.$i" 2>&1 &
+    spids+=($!)
+    pids+=($!)
+  done
+  for pid in "${spids[@]}"; do
+    wait "$pid" || bad=$((bad + 1))
+    forget "$pid"
+  done
+  end="$(date +%s%N)"
+  t1="$(ticks "${gwpid[$t]:-0}")"
+  for ((i = 1; i <= stime_clients; i++)); do
+    line="$(grep -m1 'connections in .* real seconds' "stime.$t.$i" || true)"
+    c="${line%% *}"
+    if [[ "$c" =~ ^[0-9]+$ && "$c" -gt 0 ]]; then
+      n=$((n + c))
+      # a 1 KiB body plus headers; much less is an error page
+      [[ "$line" =~ ([0-9]+)\ bytes\ read\ per ]] && ((BASH_REMATCH[1] < 1024)) && bad=$((bad + 1))
+    else
+      bad=$((bad + 1))
+      sed 's/^/    s_time: /' "stime.$t.$i" | tail -5 >&2
+    fi
+  done
+  ((n > 0)) || die "s_time made no connections to $t"
+  rps="$(awk -v n="$n" -v ns="$((end - start))" 'BEGIN { printf "%.0f", n / (ns / 1e9) }')"
+  record "$scenario" "$t" "$n" "$rps" n/a n/a "$bad" "$t0" "$t1"
+}
+
+echo "# warm-up ($warmup per target), then 4 scenarios x ${#targets[@]} targets, one target at a time" >&2
+for t in "${targets[@]}"; do
+  wrk -t1 -c"$connections" -d"$warmup" -H "Host: ${host[$t]}" "https://127.0.0.1:${port[$t]}/1k" >/dev/null 2>&1 || true
+done
+scenarios=(keepalive-1k keepalive-64k new-conn-1k handshake-1k)
+for t in "${targets[@]}"; do run_wrk keepalive-1k "$t" 1k; done
+for t in "${targets[@]}"; do run_wrk keepalive-64k "$t" 64k; done
+for t in "${targets[@]}"; do run_wrk new-conn-1k "$t" 1k -H 'Connection: close'; done
+for t in "${targets[@]}"; do run_stime handshake-1k "$t"; done
+for t in "${targets[@]}"; do alive "${gwpid[$t]:-$backend_pid}" || die "$t exited during the run"; done
+
+# --- report -------------------------------------------------------------------------------------
+echo
+fmt='%-14s %-16s %10s %9s %9s %10s %14s %7s\n'
+printf "$fmt" scenario target req/s p50-ms p99-ms gw-CPU-s req/gw-CPU-s errors
+for r in "${rows[@]}"; do IFS=$'\t' read -r -a c <<<"$r"; printf "$fmt" "${c[@]}"; done
+echo
+ratios=()
+printf '%-14s %22s %28s\n' scenario "req/s trustgate/nginx" "req/CPU-s trustgate/nginx"
+for s in "${scenarios[@]}"; do
+  ng="" tgr=""
+  for r in "${rows[@]}"; do
+    [[ "$r" == "$s	nginx	"* ]] && ng="$r"
+    [[ "$r" == "$s	trustgate	"* ]] && tgr="$r"
+  done
+  read -r a b < <(awk -F'\t' -v ng="$ng" -v tg="$tgr" 'BEGIN {
+    split(ng, x, "\t"); split(tg, y, "\t")
+    r1 = (x[3] > 0) ? sprintf("%.2f", y[3] / x[3]) : "n/a"
+    r2 = (x[7] > 0 && y[7] ~ /^[0-9.]+$/) ? sprintf("%.2f", y[7] / x[7]) : "n/a"
+    print r1, r2 }')
+  printf '%-14s %22s %28s\n' "$s" "$a" "$b"
+  ratios+=("$s	trustgate/nginx	$a				$b	")
+done
+
+if [[ -n "${RESULTS:-}" ]]; then
+  results="$RESULTS"
+  [[ "$results" == /* ]] || results="$start_dir/$results"   # relative to where the script was started
+  {
+    printf 'scenario\ttarget\treq_per_s\tp50_ms\tp99_ms\tgateway_cpu_s\treq_per_gateway_cpu_s\terrors\n'
+    printf '%s\n' "${rows[@]}" "${ratios[@]}"
+  } >"$results"
+  echo
+  echo "# wrote $RESULTS"
+fi

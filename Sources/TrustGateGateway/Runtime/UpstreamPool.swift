@@ -1,0 +1,82 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import TrustGateAllowList
+
+/// Idle keep-alive connections to backends, shared by every client connection served on the same event loop (a
+/// connection is only ever used on the loop that made it, so handing it over needs no thread hop). Like nginx's
+/// upstream `keepalive 32` with `keepalive_timeout 60s`: at most ``maximumIdle`` idle connections per backend and
+/// loop, each closed after ``idleTimeout`` unused. A connection enters the pool only after a complete exchange
+/// with a keep-alive response; the allow-list watcher closes pooled connections whose backend is no longer
+/// allowed (``UpstreamRegistry``), and a closed connection leaves the pool by itself.
+final class UpstreamPool: Sendable {
+    /// What makes two connections interchangeable: the same loop, backend address, expected name (SNI and
+    /// certificate check), protocol and trust mode.
+    struct Key: Hashable, Sendable {
+        var eventLoop: ObjectIdentifier
+        var target: String
+        var hostName: String
+        var scheme: GatewayConfiguration.Scheme
+        var trust: TrustMode
+    }
+
+    private struct Idle {
+        let channel: Channel
+        let expiry: Scheduled<Void>
+    }
+
+    let maximumIdle: Int
+    let idleTimeout: TimeAmount
+    private let idle = NIOLockedValueBox<[Key: [Idle]]>([:])
+
+    init(maximumIdle: Int = 32, idleTimeout: TimeAmount = .seconds(60)) {
+        self.maximumIdle = maximumIdle
+        self.idleTimeout = idleTimeout
+    }
+
+    /// The most recently used idle connection for `key` that is still open, taken out of the pool.
+    func take(_ key: Key) -> Channel? {
+        while let entry = idle.withLockedValue({ $0[key]?.popLast() }) {
+            entry.expiry.cancel()
+            if entry.channel.isActive { return entry.channel }
+        }
+        return nil
+    }
+
+    /// Puts `channel` back after a complete exchange; closes it instead when the pool for `key` is full.
+    func put(_ channel: Channel, key: Key) {
+        guard channel.isActive else { return }
+        let expiry = channel.eventLoop.scheduleTask(in: idleTimeout) { channel.close(promise: nil) }
+        let kept = idle.withLockedValue { idle -> Bool in
+            guard idle[key, default: []].count < maximumIdle else { return false }
+            idle[key, default: []].append(Idle(channel: channel, expiry: expiry))
+            return true
+        }
+        if !kept {
+            expiry.cancel()
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Called once per connection when it closes, wherever it is.
+    func forget(_ channel: Channel, key: Key) {
+        idle.withLockedValue { idle in
+            idle[key]?.removeAll { $0.channel === channel }
+            if idle[key]?.isEmpty == true { idle[key] = nil }
+        }
+    }
+
+    /// Idle connections, over every key.
+    var idleCount: Int { idle.withLockedValue { $0.values.reduce(0) { $0 + $1.count } } }
+
+    /// Closes every idle connection (shutdown).
+    func closeAll() {
+        let all = idle.withLockedValue { idle -> [Idle] in
+            defer { idle = [:] }
+            return idle.values.flatMap { $0 }
+        }
+        for entry in all {
+            entry.expiry.cancel()
+            entry.channel.close(promise: nil)
+        }
+    }
+}
