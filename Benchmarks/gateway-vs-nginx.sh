@@ -61,6 +61,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 die() { echo "error: $*" >&2; exit 1; }
+# run_bg COMMAND...: run it in the background and wait, so that a signal to the script acts at once (a
+# foreground wrk would delay it, and a wrk that exits cleanly on Ctrl-C would make bash ignore it)
+run_bg() { local p rc=0; "$@" & p=$!; pids+=("$p"); wait "$p" || rc=$?; forget "$p"; return "$rc"; }
 cd "$work"
 
 read -r backend_port nginx_port tg_port < <(python3 -c '
@@ -123,7 +126,7 @@ $3
 }
 EOF
 }
-# start_nginx NAME: in the background, master in the foreground of that job; prints the master PID
+# start_nginx NAME: in the background (daemon off: the master is the job); $! is the master PID
 start_nginx() {
   local d="$work/$1" e=()
   [[ "$nginx_has_e" == yes ]] && e=(-e "$d/error.log")
@@ -214,7 +217,7 @@ targets=(nginx trustgate direct)
 declare -A port=([nginx]=$nginx_port [trustgate]=$tg_port [direct]=$backend_port)
 declare -A host=([nginx]=gateway.test [trustgate]=gateway.test [direct]=backend.test)
 declare -A gwpid=([nginx]=$nginx_pid [trustgate]=$tg_pid [direct]="")
-declare -A closes resumes
+declare -A closes resumes tls
 
 # ticks PID: utime+stime of PID (all its threads) and all its descendants, in clock ticks
 ticks() {
@@ -241,24 +244,31 @@ for t in "${targets[@]}"; do
     fi
   done
   # wrk makes a new connection per request only if the response says Connection: close
-  if curl -s --cacert pki/root-ca.pem --resolve "$h:$p:127.0.0.1" -H 'Connection: close' -D - -o /dev/null \
-    "https://$h:$p/1k" | tr -d '\r' | grep -qi '^connection: *close'; then closes[$t]=yes; else closes[$t]=no; fi
-  # does a second client connection resume the first one's TLS session? (the response is read, so
-  # TLS 1.3 tickets have arrived)
+  curl -s --cacert pki/root-ca.pem --resolve "$h:$p:127.0.0.1" -H 'Connection: close' -D "close.$t" -o /dev/null \
+    "https://$h:$p/1k" || true
+  if tr -d '\r' <"close.$t" | grep -qi '^connection: *close'; then closes[$t]=yes; else closes[$t]=no; fi
+  # what a default OpenSSL client negotiates, and whether a second connection resumes the first
+  # one's session (the response is read first, so TLS 1.3 tickets have arrived)
   printf 'GET /1k HTTP/1.0\r\n\r\n' | openssl s_client -connect "127.0.0.1:$p" -servername "$h" -ign_eof \
-    -sess_out "sess.$t" >/dev/null 2>&1 || true
-  if [[ -s "sess.$t" ]] && printf 'GET /1k HTTP/1.0\r\n\r\n' | openssl s_client -connect "127.0.0.1:$p" \
-    -servername "$h" -ign_eof -sess_in "sess.$t" 2>/dev/null | grep -q '^Reused'; then
-    resumes[$t]=yes
-  else resumes[$t]=no; fi
+    -sess_out "sess.$t" >"tls1.$t" 2>&1 || true
+  printf 'GET /1k HTTP/1.0\r\n\r\n' | openssl s_client -connect "127.0.0.1:$p" -servername "$h" -ign_eof \
+    -sess_in "sess.$t" >"tls2.$t" 2>&1 || true
+  if grep -aq '^Reused' "tls2.$t"; then resumes[$t]=yes; else resumes[$t]=no; fi
+  tls[$t]="$(grep -a -m1 '^New, ' "tls1.$t" | sed 's/^New, //; s/, Cipher is / /' || true)"
+  tls[$t]+="$(grep -a -m1 '^Server Temp Key: ' "tls1.$t" | sed 's/^Server Temp Key: \([^,]*\).*/ \1/' || true)"
 done
 echo "# checked: GET /1k and /64k through each target return the files (curl, verifying against the test root)"
-echo "# new-conn-1k: wrk with 'Connection: close' opens a new connection per request and resumes TLS sessions:"
+echo "# what a default OpenSSL client negotiates with each target:"
 for t in "${targets[@]}"; do
-  echo "#   $t: answers Connection: close: ${closes[$t]}; resumes a TLS session: ${resumes[$t]}"
+  echo "#   $t: ${tls[$t]:-?}; answers Connection: close: ${closes[$t]}; resumes a TLS session: ${resumes[$t]}"
+  [[ "${closes[$t]}" == yes ]] || echo "#   WARNING: $t keeps the connection open: its new-conn-1k figures are keep-alive ones"
 done
+echo "# keepalive-*: wrk, HTTP/1.1 keep-alive. new-conn-1k: wrk with 'Connection: close', a new TCP and TLS"
+echo "#   connection per request that resumes the TLS session (TLS 1.3 resumption still does a key exchange)."
+echo "#   wrk's latency runs from writing the request to the response: connection setup is not in it."
 echo "# handshake-1k: openssl s_time -new: a full TLS handshake per request (no resumption), HTTP/1.0 GET /1k;"
-echo "#   no SNI (this s_time has no -servername); req/s = sum of connections / wall time of the clients"
+echo "#   no SNI (this s_time has no -servername); req/s = all clients' connections / their wall time"
+echo "# gw-CPU-s: gateway CPU seconds during the run; req/gw-CPU-s: requests completed per gateway CPU-second"
 echo
 
 # --- load ---------------------------------------------------------------------------------------
@@ -280,7 +290,7 @@ run_wrk() {
   local scenario=$1 t=$2 path=$3 out="wrk.$1.$2" t0 t1 parsed
   shift 3
   t0="$(ticks "${gwpid[$t]:-0}")"
-  wrk -t1 -c"$connections" -d"$duration" --latency "$@" -H "Host: ${host[$t]}" \
+  run_bg wrk -t1 -c"$connections" -d"$duration" --latency "$@" -H "Host: ${host[$t]}" \
     "https://127.0.0.1:${port[$t]}/$path" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against $t"; }
   t1="$(ticks "${gwpid[$t]:-0}")"
   parsed="$(awk '
@@ -333,7 +343,7 @@ run_stime() {
 
 echo "# warm-up ($warmup per target), then 4 scenarios x ${#targets[@]} targets, one target at a time" >&2
 for t in "${targets[@]}"; do
-  wrk -t1 -c"$connections" -d"$warmup" -H "Host: ${host[$t]}" "https://127.0.0.1:${port[$t]}/1k" >/dev/null 2>&1 || true
+  run_bg wrk -t1 -c"$connections" -d"$warmup" -H "Host: ${host[$t]}" "https://127.0.0.1:${port[$t]}/1k" >/dev/null 2>&1 || true
 done
 scenarios=(keepalive-1k keepalive-64k new-conn-1k handshake-1k)
 for t in "${targets[@]}"; do run_wrk keepalive-1k "$t" 1k; done
@@ -358,8 +368,9 @@ for s in "${scenarios[@]}"; do
   done
   read -r a b < <(awk -F'\t' -v ng="$ng" -v tg="$tgr" 'BEGIN {
     split(ng, x, "\t"); split(tg, y, "\t")
-    r1 = (x[3] > 0) ? sprintf("%.2f", y[3] / x[3]) : "n/a"
-    r2 = (x[7] > 0 && y[7] ~ /^[0-9.]+$/) ? sprintf("%.2f", y[7] / x[7]) : "n/a"
+    num = "^[0-9.]+$"
+    r1 = (x[3] ~ num && y[3] ~ num && x[3] > 0) ? sprintf("%.2f", y[3] / x[3]) : "n/a"
+    r2 = (x[7] ~ num && y[7] ~ num && x[7] > 0) ? sprintf("%.2f", y[7] / x[7]) : "n/a"
     print r1, r2 }')
   printf '%-14s %22s %28s\n' "$s" "$a" "$b"
   ratios+=("$s	trustgate/nginx	$a				$b	")

@@ -62,6 +62,23 @@ public final class BackgroundProcess: @unchecked Sendable {
         throw ProcessRunner.Failure.notFound("'\(pattern)' in the output of \(process.executableURL?.lastPathComponent ?? "?"): \(output)")
     }
 
+    /// Writes `text` to the process's standard input (started with `keepStandardInputOpen`).
+    public func send(_ text: String) {
+        try? input.fileHandleForWriting.write(contentsOf: Data(text.utf8))
+    }
+
+    /// Sends `signalNumber` (SIGHUP, SIGTERM…) to the process.
+    public func signal(_ signalNumber: Int32) {
+        if process.isRunning { kill(process.processIdentifier, signalNumber) }
+    }
+
+    /// Waits up to `timeout` for the process to exit; its exit status, or nil if it still runs.
+    public func waitForExit(timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
     /// Stops the process (SIGTERM, then SIGKILL) and removes its scratch files.
     public func stop() {
         if process.isRunning {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import ServiceLifecycle
 import TrustGateAllowList
 import TrustGateGateway
 import TrustGatePKI
@@ -19,6 +20,11 @@ extension GatewayCommand {
                 naming the reason category, and one log line with the presented leaf's SHA-256, SANs and notAfter \\
                 and the expected name. Allow-list changes are picked up within 250 ms without a restart, and \\
                 pooled upstream connections to backends no longer allowed are closed.
+
+                SIGHUP reloads the configuration without dropping connections: rules, pools, backend settings, \\
+                listener certificates and TLS policies (a changed gateway name, store or listener address needs \\
+                a restart; a bad file is reported and the running configuration kept). SIGTERM or SIGINT stop \\
+                accepting and let requests in flight finish for the configuration's drain-timeout (30 s).
 
                 EXAMPLES:
                   trustgate gateway run --config gateway.yaml
@@ -58,9 +64,14 @@ extension GatewayCommand {
             for listener in server.listeners {
                 Self.emit("listening \(listener.name) on \(listener.address):\(listener.port)")
             }
-            await SignalWaiter.waitForTermination()
-            Self.emit("stopping")
-            await server.shutdown()
+            let path = config
+            let service = GatewayService(
+                server: server, logger: logger, load: { try GatewayCommand.loadConfiguration(path) }, announce: Self.emit
+            )
+            let group = ServiceGroup(
+                services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+            )
+            try await group.run()
         }
     }
 }
@@ -69,44 +80,4 @@ extension GatewayCommand.Run {
     static func emit(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
-}
-
-/// Waits for SIGINT or SIGTERM.
-enum SignalWaiter {
-    static func waitForTermination() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let queue = DispatchQueue(label: "trustgate.signals")
-            let once = OnceFlag()
-            var sources: [DispatchSourceSignal] = []
-            for signalNumber in [SIGINT, SIGTERM] {
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-                source.setEventHandler {
-                    if once.claim() { continuation.resume() }
-                }
-                source.resume()
-                sources.append(source)
-            }
-            SignalSources.keep(sources)
-        }
-    }
-}
-
-/// True exactly once.
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var claimed = false
-    func claim() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if claimed { return false }
-        claimed = true
-        return true
-    }
-}
-
-/// Keeps the signal sources alive for the life of the process.
-enum SignalSources {
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-    static func keep(_ new: [DispatchSourceSignal]) { sources += new }
 }

@@ -10,6 +10,8 @@ extension GatewayConfiguration {
     /// Keys (see `trustgate-gateway.yaml(5)`):
     /// - `gateway` (required): the allow-list this gateway enforces.
     /// - `store`: the allow-list store; default `$TRUSTGATE_STORE`, else the user's data directory.
+    /// - `drain-timeout`: how long SIGTERM/SIGINT let requests in flight finish (default `30s`).
+    /// - `threads`: event-loop threads, 1 to 256 (default: one per core).
     /// - `listeners[]`: `name`, `address` (default `0.0.0.0`), `port`, `protocol` (`https` default | `http`),
     ///   `certificate` (`{pfx, password-file}` or `{pem, key}`; required for https), `host-names[]`,
     ///   `tls` (`minimum-version` `1.2` default | `1.3`, `cipher-suites[]`).
@@ -33,7 +35,7 @@ extension GatewayConfiguration {
         }
         let top = reader.mapping(
             ConfigurationReader.Field(node: root, path: ""),
-            allowed: ["gateway", "store", "listeners", "pools", "backend-settings", "rules"]
+            allowed: ["gateway", "store", "drain-timeout", "threads", "listeners", "pools", "backend-settings", "rules"]
         ) ?? [:]
 
         let gateway = reader.string(top["gateway"], required: "gateway") ?? ""
@@ -48,6 +50,8 @@ extension GatewayConfiguration {
         var configuration = GatewayConfiguration(
             gateway: gateway, store: store, listeners: listeners, pools: pools, backendSettings: settings, rules: rules
         )
+        configuration.drainTimeout = reader.duration(top["drain-timeout"]) ?? 30
+        configuration.threads = reader.integer(top["threads"], in: 1...256)
         configuration.checkReferences(reader, top)
         guard reader.problems.isEmpty else { throw ConfigurationProblems(reader.problems) }
         configuration.store = store

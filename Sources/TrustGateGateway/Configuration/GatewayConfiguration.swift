@@ -13,6 +13,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var pools: [BackendPool]
     public var backendSettings: [BackendSettings]
     public var rules: [RoutingRule]
+    /// How long a stopping gateway (SIGTERM, SIGINT) lets requests in flight finish. Default 30 s.
+    public var drainTimeout: TimeInterval = 30
+    /// Event-loop threads (nginx's `worker_processes`); `nil`: one per core.
+    public var threads: Int?
 
     /// Where the gateway accepts client connections.
     public struct Listener: Sendable, Equatable {

@@ -73,7 +73,8 @@ public final class EchoBackend: Sendable {
     }
 }
 
-/// Answers with the request line and headers.
+/// Answers with the request line and headers; a path under `/slow/` is answered after 1.5 s (a request in
+/// flight, for drain tests).
 final class EchoHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -90,15 +91,27 @@ final class EchoHandler: ChannelInboundHandler {
         case .body:
             break
         case .end:
-            var headers = HTTPHeaders()
-            headers.add(name: "content-type", value: "text/plain; charset=utf-8")
-            headers.add(name: "content-length", value: String(received.utf8.count))
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: received)))), promise: nil)
-            let keepAlive = self.keepAlive
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
-                if !keepAlive { channel.close(promise: nil) }
+            if received.contains(" /slow/") {
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: .milliseconds(1500)) {
+                    let (handler, context) = bound.value
+                    handler.respond(context: context)
+                }
+            } else {
+                respond(context: context)
             }
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        headers.add(name: "content-length", value: String(received.utf8.count))
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: received)))), promise: nil)
+        let keepAlive = self.keepAlive
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
+            if !keepAlive { channel.close(promise: nil) }
         }
     }
 }

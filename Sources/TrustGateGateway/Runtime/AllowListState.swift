@@ -15,6 +15,8 @@ public final class AllowListState: Sendable {
     public let cache = VerdictCache()
     public let evaluator = TrustEvaluator()
     private let snapshot: NIOLockedValueBox<Snapshot>
+    /// The system's well-known CAs, read once on first use (not on every handshake).
+    private let wellKnown = NIOLockedValueBox<Result<TrustAnchors, PKIError>?>(nil)
 
     public init(gateway: String, version: Int64, entries: [AllowListEntry]) {
         self.gateway = gateway
@@ -33,8 +35,19 @@ public final class AllowListState: Sendable {
 
     /// The verdict for a backend's presented chain under a backend setting's trust mode.
     public func verdict(for presented: [ParsedCertificate], hostName: String, mode: TrustMode) async -> TrustVerdict {
-        await policy.evaluate(
-            presented: presented, identity: ServerIdentity(hostName), mode: mode, evaluator: evaluator, cache: cache
+        let anchors = mode == .wellKnownCA ? wellKnownAnchors() : .success(TrustAnchors([]))
+        return await policy.evaluate(
+            presented: presented, identity: ServerIdentity(hostName), mode: mode, evaluator: evaluator, cache: cache,
+            wellKnown: try anchors.get()
         )
+    }
+
+    private func wellKnownAnchors() -> Result<TrustAnchors, PKIError> {
+        wellKnown.withLockedValue { loaded in
+            if let loaded { return loaded }
+            let result = Result { () throws(PKIError) in try TrustAnchors.system() }
+            loaded = result
+            return result
+        }
     }
 }

@@ -33,8 +33,9 @@ public final class GatewayServer: Sendable {
     /// Loads the allow-list, builds every TLS context once, binds every listener, and starts watching the store.
     public static func start(
         configuration: GatewayConfiguration, store: any AllowListStore, logger: Logger,
-        threads: Int = System.coreCount
+        threads: Int? = nil
     ) async throws -> GatewayServer {
+        let threads = threads ?? configuration.threads ?? System.coreCount
         let state = AllowListState(
             gateway: configuration.gateway, version: try store.version(gateway: configuration.gateway),
             entries: try store.entries(gateway: configuration.gateway)
@@ -95,6 +96,9 @@ public final class GatewayServer: Sendable {
     /// Open client connections (for tests and the admin view).
     public var openConnections: Int { connections.count }
 
+    /// The drain timeout of the configuration in force, in seconds.
+    public var drainTimeout: Double { configuration.withLockedValue { $0.drainTimeout } }
+
     /// Idle upstream connections in the pool.
     public var idleUpstreamConnections: Int { connector.pool.idleCount }
 
@@ -111,6 +115,7 @@ public final class GatewayServer: Sendable {
         }
         if new.gateway != old.gateway { needsRestart("gateway", "the gateway name") }
         if new.store != old.store { needsRestart("store", "the store") }
+        if new.threads != old.threads { needsRestart("threads", "the number of threads") }
         let shape = { (listeners: [GatewayConfiguration.Listener]) in
             listeners.map { "\($0.name) \($0.address) \($0.port) \($0.scheme)" }
         }

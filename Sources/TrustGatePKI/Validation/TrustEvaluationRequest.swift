@@ -89,8 +89,12 @@ public struct TrustAnchors: Sendable {
     /// Whether this exact certificate is trusted.
     public func contains(_ certificate: ParsedCertificate) -> Bool { digests.contains(certificate.sha256) }
 
-    /// The Debian/Ubuntu bundle of the `ca-certificates` package: the gateway's `well-known-ca` trust.
-    public static let systemBundlePath = "/etc/ssl/certs/ca-certificates.crt"
+    /// The gateway's `well-known-ca` trust: `$SSL_CERT_FILE` when set (as OpenSSL reads it), else the
+    /// Debian/Ubuntu bundle of the `ca-certificates` package.
+    public static var systemBundlePath: String {
+        ProcessInfo.processInfo.environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "/etc/ssl/certs/ca-certificates.crt"
+    }
 
     /// Loads the system's well-known CAs.
     public static func system(path: String = systemBundlePath) throws(PKIError) -> TrustAnchors {

@@ -1,0 +1,109 @@
+import Foundation
+
+/// A `trustgate gateway run` for a test, in a temporary directory holding `cert testpki`'s files under `pki/`
+/// and a store with the test root registered for gateway `g` (unless told otherwise). Stopped by ``stop()``.
+public final class GatewayHarness: @unchecked Sendable {
+    public let directory: TemporaryDirectory
+    public let environment: [String: String]
+    public private(set) var process: BackgroundProcess?
+    public private(set) var port = 0
+
+    /// Makes the test PKI and the store; registers `pki/root-ca.pem` with gateway `g` when `registerRoot`.
+    public init(in directory: TemporaryDirectory, registerRoot: Bool = true, environment: [String: String] = [:]) throws {
+        self.directory = directory
+        self.environment = ["TRUSTGATE_STORE": directory.file("store.sqlite")].merging(environment) { $1 }
+        guard try TrustGateBinary.run(["cert", "testpki", "pki"], in: directory.path).status == 0 else {
+            throw ProcessRunner.Failure.notFound("trustgate cert testpki")
+        }
+        if registerRoot { try allowlist(["add", "--gateway", "g", "pki/root-ca.pem"]) }
+    }
+
+    /// Runs `trustgate allowlist ARGS` on the harness's store; throws when it fails.
+    @discardableResult
+    public func allowlist(_ arguments: [String]) throws -> ProcessResult {
+        let result = try TrustGateBinary.run(["allowlist"] + arguments, in: directory.path, environment: environment)
+        guard result.status == 0 else { throw ProcessRunner.Failure.notFound("allowlist \(arguments): \(result)") }
+        return result
+    }
+
+    /// Writes `gateway.yaml` (a listener `main` on 127.0.0.1, port 0, with the test listener certificate, and
+    /// `body` after it) and starts the gateway; returns its port.
+    @discardableResult
+    public func start(_ body: String, gateway: String = "g") throws -> Int {
+        try writeConfiguration(body, gateway: gateway)
+        let process = try BackgroundProcess(try TrustGateBinary.path, ["gateway", "run", "--config", "gateway.yaml"],
+                                            currentDirectory: directory.path, environment: environment)
+        self.process = process
+        port = Int(try process.waitFor("listening main on 127\\.0\\.0\\.1:([0-9]+)")) ?? 0
+        return port
+    }
+
+    public func writeConfiguration(_ body: String, gateway: String = "g") throws {
+        try directory.write("gateway.yaml", text: """
+            gateway: \(gateway)
+            listeners:
+              - {name: main, address: 127.0.0.1, port: 0, certificate: {pfx: pki/gateway-listener.pfx, password-file: pki/gateway-listener.pass}}
+            \(body)
+
+            """)
+    }
+
+    /// Everything the gateway printed.
+    public var output: String { process?.output ?? "" }
+
+    /// `curl` to `https://gateway.test:PORT/path` (resolved to 127.0.0.1, verified against the test root).
+    public func curl(_ path: String, _ extra: [String] = []) throws -> (status: String, body: String) {
+        let result = try ProcessRunner.run("curl", [
+            "-s", "--max-time", "20", "--cacert", directory.file("pki/root-ca.pem"), "--resolve",
+            "gateway.test:\(port):127.0.0.1", "-w", "\n%{http_code}",
+        ] + extra + ["https://gateway.test:\(port)\(path)"])
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+    }
+
+    /// An `openssl s_server -www` on a kernel-chosen port serving `pki/backend-SCENARIO.pem`; returns it and
+    /// its port.
+    public func opensslBackend(_ scenario: String) throws -> (BackgroundProcess, Int) {
+        let chain = directory.file("pki/backend-\(scenario).pem")
+        let server = try BackgroundProcess("openssl", [
+            "s_server", "-accept", "127.0.0.1:0", "-www", "-cert", chain, "-cert_chain", chain,
+            "-key", directory.file("pki/backend-\(scenario).key"),
+        ])
+        return (server, Int(try server.waitFor("ACCEPT 127\\.0\\.0\\.1:([0-9]+)")) ?? 0)
+    }
+
+    /// A `gnutls-serv --http` serving `pki/backend-SCENARIO.pem` (it cannot report a kernel-chosen port: a
+    /// free one is picked first).
+    public func gnutlsBackend(_ scenario: String) throws -> (BackgroundProcess, Int) {
+        let port = try freePort()
+        let server = try BackgroundProcess("gnutls-serv", [
+            "--http", "-p", String(port), "--x509certfile", directory.file("pki/backend-\(scenario).pem"),
+            "--x509keyfile", directory.file("pki/backend-\(scenario).key"),
+        ])
+        _ = try server.waitFor("listening on IPv4")
+        return (server, port)
+    }
+
+    public func stop() {
+        process?.stop()
+    }
+}
+
+/// A TCP port free on 127.0.0.1 a moment ago (bound, read, closed).
+public func freePort() throws -> Int {
+    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socket >= 0 else { throw ProcessRunner.Failure.notFound("a socket") }
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+            bind(socket, pointer, length) == 0 && getsockname(socket, pointer, &length) == 0
+        }
+    }
+    guard bound else { throw ProcessRunner.Failure.notFound("a free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

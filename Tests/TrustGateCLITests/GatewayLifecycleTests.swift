@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+import TrustGateGateway
+import TrustGatePKI
+import TrustGateTesting
+
+/// An in-process EchoBackend serving `pki/backend-SCENARIO.pem` (leaf + intermediate) and its key.
+func echoBackend(_ harness: GatewayHarness, _ scenario: String) async throws -> EchoBackend {
+    let chain = try CertificateBundle.decode(Array(try harness.directory.read("pki/backend-\(scenario).pem")))
+    let key = try #require(try CertificateBundle.decode(Array(try harness.directory.read("pki/backend-\(scenario).key"))).privateKeys.first)
+    return try await EchoBackend.start(certificates: chain.certificates, key: key)
+}
+
+@Suite("gateway run: upstream pool, failover, reload, drain")
+struct GatewayLifecycleTests {
+    @Test("Client connections share pooled upstream connections; SIGHUP applies a new config on an open connection; a bad reload keeps the running one")
+    func poolAndReload() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            let backend = try await echoBackend(harness, "valid")
+            let settings = """
+                threads: 1
+                pools:
+                  - {name: app, members: ["127.0.0.1:\(backend.port)"]}
+                backend-settings:
+                  - {name: e2e, host-name: backend.test, trust: trusted-root}
+                  - {name: other, host-name: other.test, trust: trusted-root}
+                """
+            try harness.start(settings + "\nrules:\n  - {name: r, listener: main, pool: app, settings: e2e}")
+            // Five curl runs: five client connections and TLS handshakes at the gateway, one upstream connection
+            // (one event loop: the pool is per loop).
+            for index in 0..<5 {
+                let response = try harness.curl("/n\(index)")
+                #expect(response.status == "200", "\(response) \(harness.output)")
+            }
+            #expect(backend.acceptedConnections == 1, "the backend accepted \(backend.acceptedConnections) connections")
+
+            // One client connection held open across the reload (openssl s_client, keep-alive).
+            let client = try BackgroundProcess("openssl", [
+                "s_client", "-quiet", "-connect", "127.0.0.1:\(harness.port)", "-servername", "gateway.test",
+                "-CAfile", dir.file("pki/root-ca.pem"), "-verify_return_error",
+            ], keepStandardInputOpen: true)
+            defer { client.stop() }
+            client.send("GET /before HTTP/1.1\r\nHost: gateway.test\r\n\r\n")
+            _ = try client.waitFor("(GET /before HTTP/1.1)")
+            try harness.writeConfiguration(settings + """
+
+                rules:
+                  - {name: r, listener: main, pool: app, settings: e2e, paths: [{match: "/other/*", pool: app, settings: other}]}
+                """)
+            harness.process?.signal(SIGHUP)
+            _ = try #require(try harness.process?.waitFor("(reloaded)"))
+            client.send("GET /other/x HTTP/1.1\r\nHost: gateway.test\r\n\r\n")
+            _ = try client.waitFor("(x-trustgate-reason: hostname-mismatch)")
+            client.send("GET /after HTTP/1.1\r\nHost: gateway.test\r\n\r\n")
+            _ = try client.waitFor("(GET /after HTTP/1.1)")
+            #expect(!client.output.contains("Connection: close") && !client.output.contains("connection: close"))
+
+            // A broken file: reported, and the running configuration goes on serving.
+            try dir.write("gateway.yaml", text: "gateway: g\nlisteners: [\n")
+            harness.process?.signal(SIGHUP)
+            _ = try #require(try harness.process?.waitFor("(reload refused)"))
+            #expect(try harness.curl("/still").status == "200")
+            #expect(try harness.curl("/other/y").body.contains("hostname-mismatch"))
+            await backend.stop()
+        }
+    }
+
+    @Test("A member the allow-list rejects is failed over to an allowed one; a pool with none allowed answers 503 naming the category")
+    func failoverAnd503() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            let good = try await echoBackend(harness, "valid")
+            let (untrusted, untrustedPort) = try harness.opensslBackend("untrusted")
+            defer { untrusted.stop() }
+            let (expired, expiredPort) = try harness.opensslBackend("expired")
+            defer { expired.stop() }
+            try harness.start("""
+                pools:
+                  - {name: mixed, members: ["127.0.0.1:\(untrustedPort)", "127.0.0.1:\(good.port)"]}
+                  - {name: none, members: ["127.0.0.1:\(untrustedPort)", "127.0.0.1:\(expiredPort)"]}
+                backend-settings:
+                  - {name: e2e, host-name: backend.test}
+                rules:
+                  - {name: r, listener: main, pool: mixed, settings: e2e, paths: [{match: "/none/*", pool: none, settings: e2e}]}
+                """)
+            for index in 0..<4 {
+                let response = try harness.curl("/m\(index)")
+                #expect(response.status == "200", "\(index): \(response) \(harness.output)")
+            }
+            #expect(harness.output.contains("failing over"), "\(harness.output)")
+            #expect(harness.output.contains("backend rejected"))
+
+            let first = try harness.curl("/none/a")
+            #expect(first.status == "503", "\(first)")
+            #expect(first.body.contains("untrusted-root") || first.body.contains("expired"), "\(first)")
+            // Both members are now marked down: the next request is answered at once, with the latest category.
+            let second = try harness.curl("/none/b")
+            #expect(second.status == "503", "\(second)")
+            await good.stop()
+        }
+    }
+
+    @Test("SIGTERM drains: the request in flight completes, new connections are refused, the gateway exits 0")
+    func drain() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            let backend = try await echoBackend(harness, "valid")
+            try harness.start("""
+                drain-timeout: 10s
+                pools:
+                  - {name: app, members: ["127.0.0.1:\(backend.port)"]}
+                backend-settings:
+                  - {name: e2e, host-name: backend.test}
+                rules:
+                  - {name: r, listener: main, pool: app, settings: e2e}
+                """)
+            #expect(try harness.curl("/warm").status == "200")
+            // The backend answers /slow/ after 1.5 s.
+            let slow = try BackgroundProcess("curl", [
+                "-s", "--max-time", "20", "--cacert", dir.file("pki/root-ca.pem"), "--resolve",
+                "gateway.test:\(harness.port):127.0.0.1", "-w", "\nstatus=%{http_code}\n",
+                "https://gateway.test:\(harness.port)/slow/x",
+            ])
+            defer { slow.stop() }
+            usleep(500_000)
+            harness.process?.signal(SIGTERM)
+            _ = try #require(try harness.process?.waitFor("(stopping)"))
+            let refused = try ProcessRunner.run("curl", [
+                "-s", "--max-time", "5", "--cacert", dir.file("pki/root-ca.pem"), "--resolve",
+                "gateway.test:\(harness.port):127.0.0.1", "https://gateway.test:\(harness.port)/late",
+            ])
+            #expect(refused.status == 7, "a new connection after SIGTERM: curl exit \(refused.status)")
+            _ = try slow.waitFor("(status=200)")
+            #expect(slow.output.contains("GET /slow/x HTTP/1.1"))
+            #expect(harness.process?.waitForExit(timeout: 10) == 0, "\(harness.output)")
+            #expect(harness.output.contains("stopped"))
+            await backend.stop()
+        }
+    }
+}
