@@ -10,7 +10,8 @@
 # stime from /proc: the nginx master and its workers, every trustgate thread) also gives requests
 # per gateway CPU-second. Prints a table and the trustgate/nginx ratios; RESULTS=file.tsv writes
 # them as TSV too. Knobs: TRUSTGATE, DURATION, CONNECTIONS, STIME_CLIENTS, STIME_SECONDS, WARMUP,
-# NGINX_WORKERS (the nginx gateway's workers). Linux only. Not a test: figures go in notes.
+# NGINX_WORKERS (the nginx gateway's workers), TRUSTGATE_THREADS (its event loops; default one per
+# core). Linux only. Not a test: figures go in notes.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 start_dir="$PWD"
@@ -23,6 +24,7 @@ elif [[ "$duration" =~ ^([0-9]+)s?$ ]]; then stime_seconds="${BASH_REMATCH[1]}" 
 else stime_seconds=10; fi
 warmup="${WARMUP:-1s}"
 nginx_workers="${NGINX_WORKERS:-1}"
+tg_threads="${TRUSTGATE_THREADS:-}"   # empty: trustgate's default, one event loop per core
 
 # --- tools --------------------------------------------------------------------------------------
 nginx_bin="$(command -v nginx || true)"
@@ -81,7 +83,9 @@ echo "# $(openssl version)"
 echo "# $( (wrk --version 2>&1 || true) | head -1)"
 echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || echo unknown); nproc: $cores"
 echo "# client, gateway and backend share these $cores cores. backend nginx: 1 worker; nginx gateway:"
-echo "#   $nginx_workers worker(s); trustgate: its default event-loop threads (one per core: $cores; not configurable yet)"
+if [[ -n "$tg_threads" ]]; then tg_threads_note="$tg_threads event-loop thread(s) (TRUSTGATE_THREADS)"
+else tg_threads_note="its default event-loop threads, one per core: $cores (TRUSTGATE_THREADS to set)"; fi
+echo "#   $nginx_workers worker(s) (NGINX_WORKERS); trustgate: $tg_threads_note"
 echo "# wrk: 1 thread, $connections connections, $duration per run (${warmup} warm-up per target);" \
   "s_time: $stime_clients clients x ${stime_seconds}s"
 
@@ -190,6 +194,7 @@ TRUSTGATE_STORE="$work/store.sqlite" "$tg" allowlist add --gateway bench pki/roo
 cat >gateway.yaml <<EOF
 gateway: bench
 store: "$work/store.sqlite"
+${tg_threads:+threads: $tg_threads}
 listeners:
   - name: main
     address: 127.0.0.1
