@@ -11,7 +11,9 @@
 # per gateway CPU-second. Prints a table and the trustgate/nginx ratios; RESULTS=file.tsv writes
 # them as TSV too. Knobs: TRUSTGATE, DURATION, CONNECTIONS, STIME_CLIENTS, STIME_SECONDS, WARMUP,
 # NGINX_WORKERS (the nginx gateway's workers), TRUSTGATE_THREADS (its event loops; default one per
-# core). Linux only. Not a test: figures go in notes.
+# core), PROFILE=perf.data (records trustgate with `perf record -g` during keep-alive 1 KiB; the
+# CPU figures of that row then include perf's own overhead). Linux only. Not a test: figures go in
+# notes.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 start_dir="$PWD"
@@ -295,8 +297,14 @@ run_wrk() {
   local scenario=$1 t=$2 path=$3 out="wrk.$1.$2" t0 t1 parsed
   shift 3
   t0="$(ticks "${gwpid[$t]:-0}")"
+  local perf_pid=""
+  if [[ -n "${PROFILE:-}" && $t == trustgate && $scenario == keepalive-1k ]]; then
+    perf record -g -F 999 -p "${gwpid[$t]}" -o "$([[ $PROFILE = /* ]] && echo "$PROFILE" || echo "$start_dir/$PROFILE")" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   run_bg wrk -t1 -c"$connections" -d"$duration" --latency "$@" -H "Host: ${host[$t]}" \
     "https://127.0.0.1:${port[$t]}/$path" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against $t"; }
+  if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" || true; fi
   t1="$(ticks "${gwpid[$t]:-0}")"
   parsed="$(awk '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0

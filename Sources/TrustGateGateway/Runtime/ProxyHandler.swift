@@ -54,8 +54,17 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let environment: Environment
     private var state = State.idle
     private var exchange: Exchange?
-    private var upstream: (channel: Channel, key: UpstreamPool.Key)?
+    private var upstream: UpstreamLink?
     private var context: ChannelHandlerContext?
+    /// The client's address and the listener's port as the X-Forwarded-* headers carry them (made once).
+    private var clientAddress = "unknown"
+    private var boundPort = ""
+    /// Writes are flushed once per read batch (`channelReadComplete`), not once per HTTP part: one TLS write
+    /// and one system call per direction per request.
+    private var upstreamNeedsFlush = false
+    private var clientNeedsFlush = false
+    private var reading = false
+    private var clientReadPaused = false
     private var requestVersion = HTTPVersion.http1_1
     private var keepAlive = true
     private var requestEnded = true
@@ -71,6 +80,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        clientAddress = context.remoteAddress?.ipAddress ?? "unknown"
+        boundPort = String(environment.boundPort)
         environment.connections.add(context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
     }
 
@@ -84,7 +95,21 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
+        flushUpstream()
+        context.fireChannelReadComplete()
+    }
+
+    private func flushUpstream() {
+        if upstreamNeedsFlush, let upstream {
+            upstreamNeedsFlush = false
+            upstream.channel.flush()
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reading = true
         switch unwrapInboundIn(data) {
         case .head(let head):
             begin(head, context: context)
@@ -153,59 +178,65 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             scheme: settings.scheme, trust: settings.trust
         )
         let head = HTTPClientRequestPart.head(upstreamHead(exchange, hostName: hostName, context: context))
-        if !exchange.avoidPool, let channel = environment.connector.pool.take(key) {
-            attach(channel, key: key)
+        if !exchange.avoidPool, let link = environment.connector.pool.take(key) {
+            attach(link)
             self.exchange?.fromPool = true
-            state = .forwarding(channel)
-            channel.write(head, promise: nil)
+            state = .forwarding(link.channel)
+            link.channel.write(head, promise: nil)
             for part in buffered {
                 if case .body = part { self.exchange?.bodySent = true }
-                channel.write(part, promise: nil)
+                link.channel.write(part, promise: nil)
             }
-            channel.flush()
-            setAutoRead(context.channel, true)
+            upstreamNeedsFlush = true
+            if !reading { flushUpstream() }
+            resumeClient()
             return
         }
         state = .connecting(buffered: [head] + buffered, bytes: bytes)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let pool = environment.connector.pool
+        let handler = NIOLoopBound(UpstreamResponseHandler(), eventLoop: eventLoop)
+        handler.value.owner = self
         environment.connector.connect(member: exchange.member, settings: settings, eventLoop: eventLoop) { channel in
             channel.closeFuture.whenComplete { _ in pool.forget(channel, key: key) }
             return channel.eventLoop.makeCompletedFuture {
-                let handler = UpstreamResponseHandler()
-                handler.owner = bound.value
-                try channel.pipeline.syncOperations.addHandler(handler)
+                try channel.pipeline.syncOperations.addHandler(handler.value)
             }
         }.hop(to: eventLoop).whenComplete { result in
-            bound.value.connected(result, key: key, exchangeID: exchange.id)
+            bound.value.connected(
+                result.map { UpstreamLink(channel: $0.channel, handler: handler.value, key: key) }, exchangeID: exchange.id
+            )
         }
     }
 
-    private func attach(_ channel: Channel, key: UpstreamPool.Key) {
-        upstream = (channel, key)
+    private func attach(_ link: UpstreamLink) {
+        upstream = link
         upstreamKeepAlive = true
-        (try? channel.pipeline.syncOperations.handler(type: UpstreamResponseHandler.self))?.owner = self
-        setAutoRead(channel, true)
+        link.handler.owner = self
+        if link.readPaused {
+            link.readPaused = false
+            setAutoRead(link.channel, true)
+        }
     }
 
-    private func connected(_ result: Result<UpstreamConnector.Connection, Error>, key: UpstreamPool.Key, exchangeID: Int) {
+    private func connected(_ result: Result<UpstreamLink, Error>, exchangeID: Int) {
         guard let exchange, exchange.id == exchangeID, case .connecting(let buffered, let bytes) = state,
             let context
         else {
-            if case .success(let connection) = result { connection.channel.close(promise: nil) }
+            if case .success(let link) = result { link.channel.close(promise: nil) }
             return
         }
         switch result {
-        case .success(let connection):
-            attach(connection.channel, key: key)
-            state = .forwarding(connection.channel)
+        case .success(let link):
+            attach(link)
+            state = .forwarding(link.channel)
             for part in buffered {
                 if case .body = part { self.exchange?.bodySent = true }
-                connection.channel.write(part, promise: nil)
+                link.channel.write(part, promise: nil)
             }
-            connection.channel.flush()
-            setAutoRead(context.channel, true)
+            link.channel.flush()
+            resumeClient()
         case .failure(let error):
             let (status, category, detail) = describe(error, exchange: exchange)
             let pool = exchange.route.pool
@@ -259,12 +290,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             if case .body(.byteBuffer(let buffer)) = part { bytes += buffer.readableBytes }
             state = .connecting(buffered: buffered, bytes: bytes)
             // Hold the client while the backend is not there yet: at most ~64 KiB waits in memory.
-            if bytes > 65_536 { setAutoRead(context?.channel, false) }
+            if bytes > 65_536 { pauseClient() }
         case .forwarding(let channel):
             if case .body = part { exchange?.bodySent = true }
-            channel.writeAndFlush(part, promise: nil)
+            channel.write(part, promise: nil)
+            upstreamNeedsFlush = true
+            if case .end = part { flushUpstream() }
             // Backpressure: a slow backend stops us reading the client until its buffer drains.
-            if !channel.isWritable { setAutoRead(context?.channel, false) }
+            if !channel.isWritable { pauseClient() }
         case .idle, .discarding:
             break
         }
@@ -284,11 +317,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
             let response = HTTPResponseHead(version: requestVersion, status: head.status, headers: headers)
             context.write(wrapOutboundOut(.head(response)), promise: nil)
+            clientNeedsFlush = true
         case .body(let buffer):
-            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            clientNeedsFlush = true
             // Backpressure: a slow client stops us reading the backend until its buffer drains.
-            if !context.channel.isWritable { setAutoRead(upstream?.channel, false) }
+            if !context.channel.isWritable { pauseUpstream() }
         case .end(let trailers):
+            clientNeedsFlush = false
             responseStarted = false
             if requestEnded {
                 state = .idle
@@ -301,23 +337,55 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                 closeUpstream()
             }
             exchange = nil
-            setAutoRead(context.channel, true)
-            let keepAlive = self.keepAlive
-            context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { [channel = context.channel] _ in
-                if !keepAlive { channel.close(promise: nil) }
+            resumeClient()
+            if keepAlive {
+                context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            } else {
+                context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { [channel = context.channel] _ in
+                    channel.close(promise: nil)
+                }
             }
+        }
+    }
+
+    /// The end of a batch of reads from the backend: what was written to the client goes out in one flush.
+    func upstreamReadComplete() {
+        if clientNeedsFlush, let context {
+            clientNeedsFlush = false
+            context.flush()
         }
     }
 
     /// The client can take more: read the backend again.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { setAutoRead(upstream?.channel, true) }
+        if context.channel.isWritable, let upstream, upstream.readPaused {
+            upstream.readPaused = false
+            setAutoRead(upstream.channel, true)
+        }
         context.fireChannelWritabilityChanged()
     }
 
     /// The backend can take more: read the client again.
     func upstreamWritabilityChanged(_ channel: Channel) {
-        if channel.isWritable, case .forwarding = state { setAutoRead(context?.channel, true) }
+        if channel.isWritable, case .forwarding = state { resumeClient() }
+    }
+
+    private func pauseClient() {
+        guard !clientReadPaused else { return }
+        clientReadPaused = true
+        setAutoRead(context?.channel, false)
+    }
+
+    private func resumeClient() {
+        guard clientReadPaused else { return }
+        clientReadPaused = false
+        setAutoRead(context?.channel, true)
+    }
+
+    private func pauseUpstream() {
+        guard let upstream, !upstream.readPaused else { return }
+        upstream.readPaused = true
+        setAutoRead(upstream.channel, false)
     }
 
     func upstreamClosed(_ channel: Channel) {
@@ -350,10 +418,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func releaseUpstream() {
         guard let upstream else { return }
         self.upstream = nil
-        (try? upstream.channel.pipeline.syncOperations.handler(type: UpstreamResponseHandler.self))?.owner = nil
-        setAutoRead(upstream.channel, true)
+        upstreamNeedsFlush = false
+        upstream.handler.owner = nil
         if upstreamKeepAlive, !draining {
-            environment.connector.pool.put(upstream.channel, key: upstream.key)
+            if upstream.readPaused {
+                upstream.readPaused = false
+                setAutoRead(upstream.channel, true)
+            }
+            environment.connector.pool.put(upstream)
         } else {
             upstream.channel.close(promise: nil)
         }
@@ -362,7 +434,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func closeUpstream() {
         guard let upstream else { return }
         self.upstream = nil
-        (try? upstream.channel.pipeline.syncOperations.handler(type: UpstreamResponseHandler.self))?.owner = nil
+        upstreamNeedsFlush = false
+        upstream.handler.owner = nil
         upstream.channel.close(promise: nil)
     }
 
@@ -389,17 +462,17 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         Self.removeHopByHop(&headers)
         headers.remove(name: "expect")
         let originalHost = head.headers.first(name: "host") ?? ""
-        let client = context.remoteAddress?.ipAddress ?? "unknown"
+        let client = clientAddress
         let forwardedFor = headers[canonicalForm: "x-forwarded-for"].joined(separator: ", ")
         headers.replaceOrAdd(name: "x-forwarded-for", value: forwardedFor.isEmpty ? client : "\(forwardedFor), \(client)")
         headers.replaceOrAdd(name: "x-forwarded-proto", value: environment.listener.scheme.rawValue)
-        headers.replaceOrAdd(name: "x-forwarded-port", value: String(environment.boundPort))
+        headers.replaceOrAdd(name: "x-forwarded-port", value: boundPort)
         headers.replaceOrAdd(name: "x-forwarded-host", value: originalHost)
         headers.replaceOrAdd(name: "x-original-host", value: originalHost)
         let settings = exchange.route.settings
         let port = settings.port(for: exchange.member)
         let defaultPort = settings.scheme == .https ? 443 : 80
-        let shownHost = hostName.contains(":") ? "[\(hostName)]" : hostName
+        let shownHost = hostName.utf8.contains(UInt8(ascii: ":")) ? "[\(hostName)]" : hostName
         headers.replaceOrAdd(name: "host", value: port == defaultPort ? shownHost : "\(shownHost):\(port)")
         return HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: headers)
     }
@@ -407,10 +480,26 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// RFC 9110 §7.6.1: connection-specific headers, and any the Connection header names, are not forwarded.
     /// Transfer-Encoding stays: it frames the body the encoder on the other side writes.
     static func removeHopByHop(_ headers: inout HTTPHeaders) {
+        // Most messages carry none: one pass over the names before any removal.
+        guard headers.contains(where: { isHopByHop($0.name) }) else { return }
         let named = headers[canonicalForm: "connection"].map { $0.lowercased() }
         for name in ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authenticate",
                      "proxy-authorization"] + named where name != "transfer-encoding" {
             headers.remove(name: name)
+        }
+    }
+
+    private static let hopByHopLengths: Set<Int> = [2, 7, 10, 16, 18, 19]
+
+    /// Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authenticate, Proxy-Authorization.
+    private static func isHopByHop(_ name: String) -> Bool {
+        guard hopByHopLengths.contains(name.utf8.count) else { return false }
+        switch name.lowercased() {
+        case "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authenticate",
+            "proxy-authorization":
+            return true
+        default:
+            return false
         }
     }
 
@@ -472,6 +561,11 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
         self.owner = nil
         owner?.upstreamClosed(context.channel)
         context.fireChannelInactive()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        owner?.upstreamReadComplete()
+        context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -20,7 +20,7 @@ final class UpstreamPool: Sendable {
     }
 
     private struct Idle {
-        let channel: Channel
+        let link: UpstreamLink
         let expiry: Scheduled<Void>
     }
 
@@ -34,21 +34,22 @@ final class UpstreamPool: Sendable {
     }
 
     /// The most recently used idle connection for `key` that is still open, taken out of the pool.
-    func take(_ key: Key) -> Channel? {
+    func take(_ key: Key) -> UpstreamLink? {
         while let entry = idle.withLockedValue({ $0[key]?.popLast() }) {
             entry.expiry.cancel()
-            if entry.channel.isActive { return entry.channel }
+            if entry.link.channel.isActive { return entry.link }
         }
         return nil
     }
 
-    /// Puts `channel` back after a complete exchange; closes it instead when the pool for `key` is full.
-    func put(_ channel: Channel, key: Key) {
+    /// Puts a connection back after a complete exchange; closes it instead when the pool for its key is full.
+    func put(_ link: UpstreamLink) {
+        let channel = link.channel
         guard channel.isActive else { return }
         let expiry = channel.eventLoop.scheduleTask(in: idleTimeout) { channel.close(promise: nil) }
         let kept = idle.withLockedValue { idle -> Bool in
-            guard idle[key, default: []].count < maximumIdle else { return false }
-            idle[key, default: []].append(Idle(channel: channel, expiry: expiry))
+            guard idle[link.key, default: []].count < maximumIdle else { return false }
+            idle[link.key, default: []].append(Idle(link: link, expiry: expiry))
             return true
         }
         if !kept {
@@ -60,7 +61,7 @@ final class UpstreamPool: Sendable {
     /// Called once per connection when it closes, wherever it is.
     func forget(_ channel: Channel, key: Key) {
         idle.withLockedValue { idle in
-            idle[key]?.removeAll { $0.channel === channel }
+            idle[key]?.removeAll { $0.link.channel === channel }
             if idle[key]?.isEmpty == true { idle[key] = nil }
         }
     }
@@ -76,7 +77,23 @@ final class UpstreamPool: Sendable {
         }
         for entry in all {
             entry.expiry.cancel()
-            entry.channel.close(promise: nil)
+            entry.link.channel.close(promise: nil)
         }
+    }
+}
+
+/// An upstream connection with its response handler and pool key. Used only on its channel's event loop (the
+/// pool merely stores it, under a lock), hence `@unchecked Sendable`.
+final class UpstreamLink: @unchecked Sendable {
+    let channel: Channel
+    let handler: UpstreamResponseHandler
+    let key: UpstreamPool.Key
+    /// Reading from the backend is paused (the client cannot take more yet).
+    var readPaused = false
+
+    init(channel: Channel, handler: UpstreamResponseHandler, key: UpstreamPool.Key) {
+        self.channel = channel
+        self.handler = handler
+        self.key = key
     }
 }
