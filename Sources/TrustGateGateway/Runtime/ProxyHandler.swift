@@ -71,7 +71,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var responseStarted = false
     private var upstreamKeepAlive = true
     private var draining = false
-    private var timeout: Scheduled<Void>?
+    /// The request timeout: one timer per connection, re-armed lazily (keep-alive requests that are answered
+    /// in time never touch it), firing when `responseDeadline` has passed.
+    private var responseDeadline: NIODeadline?
+    private var timer: Scheduled<Void>?
+    private var timerFiresAt = NIODeadline.distantFuture
     private var exchangeCount = 0
 
     init(environment: Environment) {
@@ -90,7 +94,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timeout?.cancel()
+        timer?.cancel()
+        timer = nil
         closeUpstream()
         context.fireChannelInactive()
     }
@@ -278,7 +283,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func finish(with status: HTTPResponseStatus, category: String, log: String?) {
-        timeout?.cancel()
+        responseDeadline = nil
         state = requestEnded ? .idle : .discarding
         respondError(status, category: category, log: log)
     }
@@ -309,7 +314,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let context else { return }
         switch part {
         case .head(let head):
-            timeout?.cancel()
+            responseDeadline = nil
             responseStarted = true
             upstreamKeepAlive = head.isKeepAlive
             var headers = head.headers
@@ -393,7 +398,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         upstream = nil
         guard case .forwarding = state, let exchange, let context else { return }
         if responseStarted {
-            timeout?.cancel()
+            responseDeadline = nil
             context.close(promise: nil)  // the response is cut short: the client must not take it as whole
         } else if exchange.fromPool, !exchange.bodySent {
             // A pooled connection the backend closed while idle (its keep-alive timeout): nothing was
@@ -444,16 +449,29 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func scheduleTimeout(_ exchange: Exchange, context: ChannelHandlerContext) {
-        timeout?.cancel()
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let seconds = exchange.route.settings.requestTimeout
-        timeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
-            let handler = bound.value
-            guard let current = handler.exchange, current.id == exchange.id, !handler.responseStarted else { return }
-            handler.closeUpstream()
-            handler.finish(with: .gatewayTimeout, category: ReasonCategory.timeout.rawValue,
-                           log: "no response from \(current.target) (pool \(current.route.pool.name)) within \(Int(seconds)) s")
+        let deadline = NIODeadline.now() + .milliseconds(Int64(exchange.route.settings.requestTimeout * 1000))
+        responseDeadline = deadline
+        if timer == nil || timerFiresAt > deadline { armTimer(at: deadline, eventLoop: context.eventLoop) }
+    }
+
+    private func armTimer(at deadline: NIODeadline, eventLoop: EventLoop) {
+        timer?.cancel()
+        timerFiresAt = deadline
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        timer = eventLoop.scheduleTask(deadline: deadline) { bound.value.timerFired(eventLoop: eventLoop) }
+    }
+
+    private func timerFired(eventLoop: EventLoop) {
+        timer = nil
+        guard let deadline = responseDeadline, let exchange, !responseStarted else { return }
+        if deadline > .now() {
+            armTimer(at: deadline, eventLoop: eventLoop)
+            return
         }
+        responseDeadline = nil
+        closeUpstream()
+        finish(with: .gatewayTimeout, category: ReasonCategory.timeout.rawValue,
+               log: "no response from \(exchange.target) (pool \(exchange.route.pool.name)) within \(Int(exchange.route.settings.requestTimeout)) s")
     }
 
     private func upstreamHead(_ exchange: Exchange, hostName: String, context: ChannelHandlerContext) -> HTTPRequestHead {
@@ -489,18 +507,19 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private static let hopByHopLengths: Set<Int> = [2, 7, 10, 16, 18, 19]
+    private static let hopByHop: [[UInt8]] = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authenticate",
+        "proxy-authorization",
+    ].map { Array($0.utf8) }
 
-    /// Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authenticate, Proxy-Authorization.
+    /// Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authenticate, Proxy-Authorization
+    /// (compared as ASCII without case, without allocating).
     private static func isHopByHop(_ name: String) -> Bool {
-        guard hopByHopLengths.contains(name.utf8.count) else { return false }
-        switch name.lowercased() {
-        case "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authenticate",
-            "proxy-authorization":
-            return true
-        default:
-            return false
+        let utf8 = name.utf8
+        for candidate in hopByHop where candidate.count == utf8.count {
+            if zip(utf8, candidate).allSatisfy({ ($0 | 0x20) == $1 }) { return true }
         }
+        return false
     }
 
     private func respondError(_ status: HTTPResponseStatus, category: String, log: String?) {

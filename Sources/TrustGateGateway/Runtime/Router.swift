@@ -27,10 +27,14 @@ final class Router: Sendable {
         var category: String
     }
 
+    private struct Balance {
+        var counters: [String: Int] = [:]
+        var down: [String: Down] = [:]
+    }
+
     let configuration: GatewayConfiguration
     let failTimeout: TimeAmount
-    private let counters = NIOLockedValueBox<[String: Int]>([:])
-    private let down = NIOLockedValueBox<[String: Down]>([:])
+    private let balance = NIOLockedValueBox(Balance())
 
     init(configuration: GatewayConfiguration, failTimeout: TimeAmount = .seconds(10)) {
         self.configuration = configuration
@@ -57,19 +61,24 @@ final class Router: Sendable {
 
     /// The next member of the pool, round-robin, skipping members marked down and those in `tried`.
     func pick(_ pool: GatewayConfiguration.BackendPool, excluding tried: Set<String> = []) -> Pick {
-        guard !pool.members.isEmpty else { return .noneAvailable(category: "unreachable") }
-        let start = counters.withLockedValue { counters -> Int in
-            let next = counters[pool.name, default: 0]
-            counters[pool.name] = next &+ 1
-            return next
+        guard pool.members.count > 1 else {
+            // A pool of one is never marked down.
+            guard let only = pool.members.first, !tried.contains(only.description) else {
+                return .noneAvailable(category: "unreachable")
+            }
+            return .member(only)
+        }
+        let (start, marks) = balance.withLockedValue { balance -> (Int, [String: Down]) in
+            let next = balance.counters[pool.name, default: 0]
+            balance.counters[pool.name] = next &+ 1
+            return (next, balance.down)
         }
         let now = NIODeadline.now()
-        let marks = down.withLockedValue { $0 }
         var latest: Down?
         for offset in 0..<pool.members.count {
             let member = pool.members[(start &+ offset) % pool.members.count]
-            if tried.contains(member.description) { continue }
-            if let mark = marks[Self.key(pool, member)], mark.until > now {
+            if !tried.isEmpty, tried.contains(member.description) { continue }
+            if !marks.isEmpty, let mark = marks[Self.key(pool, member)], mark.until > now {
                 if latest.map({ mark.until > $0.until }) ?? true { latest = mark }
                 continue
             }
@@ -82,12 +91,12 @@ final class Router: Sendable {
     func markDown(_ pool: GatewayConfiguration.BackendPool, _ member: GatewayConfiguration.Member, category: String) {
         guard pool.members.count > 1 else { return }
         let mark = Down(until: .now() + failTimeout, category: category)
-        down.withLockedValue { $0[Self.key(pool, member)] = mark }
+        balance.withLockedValue { $0.down[Self.key(pool, member)] = mark }
     }
 
     /// Forgets every mark (the allow-list changed).
     func clearMarks() {
-        down.withLockedValue { $0 = [:] }
+        balance.withLockedValue { $0.down = [:] }
     }
 
     private static func key(_ pool: GatewayConfiguration.BackendPool, _ member: GatewayConfiguration.Member) -> String {

@@ -21,22 +21,46 @@ final class UpstreamPool: Sendable {
 
     private struct Idle {
         let link: UpstreamLink
-        let expiry: Scheduled<Void>
+        let since: NIODeadline
     }
 
     let maximumIdle: Int
     let idleTimeout: TimeAmount
     private let idle = NIOLockedValueBox<[Key: [Idle]]>([:])
+    private let sweeper = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
-    init(maximumIdle: Int = 32, idleTimeout: TimeAmount = .seconds(60)) {
+    /// Idle connections are swept every `sweepInterval` (not one timer per idle connection: a keep-alive
+    /// exchange then costs no timer at all).
+    init(maximumIdle: Int = 32, idleTimeout: TimeAmount = .seconds(60), sweepInterval: Duration = .seconds(5)) {
         self.maximumIdle = maximumIdle
         self.idleTimeout = idleTimeout
+        let task = Task.detached { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: sweepInterval)
+                self?.closeExpired()
+            }
+        }
+        sweeper.withLockedValue { $0 = task }
+    }
+
+    /// Closes the connections idle for longer than ``idleTimeout``.
+    func closeExpired(now: NIODeadline = .now()) {
+        let expired = idle.withLockedValue { idle -> [Idle] in
+            var expired: [Idle] = []
+            for (key, entries) in idle {
+                let (old, fresh) = (entries.filter { now - $0.since >= idleTimeout }, entries.filter { now - $0.since < idleTimeout })
+                guard !old.isEmpty else { continue }
+                expired += old
+                idle[key] = fresh.isEmpty ? nil : fresh
+            }
+            return expired
+        }
+        for entry in expired { entry.link.channel.close(promise: nil) }
     }
 
     /// The most recently used idle connection for `key` that is still open, taken out of the pool.
     func take(_ key: Key) -> UpstreamLink? {
         while let entry = idle.withLockedValue({ $0[key]?.popLast() }) {
-            entry.expiry.cancel()
             if entry.link.channel.isActive { return entry.link }
         }
         return nil
@@ -44,18 +68,14 @@ final class UpstreamPool: Sendable {
 
     /// Puts a connection back after a complete exchange; closes it instead when the pool for its key is full.
     func put(_ link: UpstreamLink) {
-        let channel = link.channel
-        guard channel.isActive else { return }
-        let expiry = channel.eventLoop.scheduleTask(in: idleTimeout) { channel.close(promise: nil) }
+        guard link.channel.isActive else { return }
+        let entry = Idle(link: link, since: .now())
         let kept = idle.withLockedValue { idle -> Bool in
             guard idle[link.key, default: []].count < maximumIdle else { return false }
-            idle[link.key, default: []].append(Idle(link: link, expiry: expiry))
+            idle[link.key, default: []].append(entry)
             return true
         }
-        if !kept {
-            expiry.cancel()
-            channel.close(promise: nil)
-        }
+        if !kept { link.channel.close(promise: nil) }
     }
 
     /// Called once per connection when it closes, wherever it is.
@@ -69,16 +89,14 @@ final class UpstreamPool: Sendable {
     /// Idle connections, over every key.
     var idleCount: Int { idle.withLockedValue { $0.values.reduce(0) { $0 + $1.count } } }
 
-    /// Closes every idle connection (shutdown).
+    /// Closes every idle connection and stops sweeping (shutdown).
     func closeAll() {
+        sweeper.withLockedValue { $0?.cancel() }
         let all = idle.withLockedValue { idle -> [Idle] in
             defer { idle = [:] }
             return idle.values.flatMap { $0 }
         }
-        for entry in all {
-            entry.expiry.cancel()
-            entry.link.channel.close(promise: nil)
-        }
+        for entry in all { entry.link.channel.close(promise: nil) }
     }
 }
 
