@@ -11,7 +11,7 @@
 # per gateway CPU-second. Prints a table and the trustgate/nginx ratios; RESULTS=file.tsv writes
 # them as TSV too. Knobs: TRUSTGATE, DURATION, CONNECTIONS, STIME_CLIENTS, STIME_SECONDS, WARMUP,
 # NGINX_WORKERS (the nginx gateway's workers), TRUSTGATE_THREADS (its event loops; default one per
-# core), PROFILE=perf.data (records trustgate with `perf record -g` during keep-alive 1 KiB; the
+# core), SCENARIOS (a subset, in order), PROFILE=perf.data (records trustgate with `perf record -g` during keep-alive 1 KiB; the
 # CPU figures of that row then include perf's own overhead). Linux only. Not a test: figures go in
 # notes.
 set -euo pipefail
@@ -358,11 +358,18 @@ echo "# warm-up ($warmup per target), then 4 scenarios x ${#targets[@]} targets,
 for t in "${targets[@]}"; do
   run_bg wrk -t1 -c"$connections" -d"$warmup" -H "Host: ${host[$t]}" "https://127.0.0.1:${port[$t]}/1k" >/dev/null 2>&1 || true
 done
-scenarios=(keepalive-1k keepalive-64k new-conn-1k handshake-1k)
-for t in "${targets[@]}"; do run_wrk keepalive-1k "$t" 1k; done
-for t in "${targets[@]}"; do run_wrk keepalive-64k "$t" 64k; done
-for t in "${targets[@]}"; do run_wrk new-conn-1k "$t" 1k -H 'Connection: close'; done
-for t in "${targets[@]}"; do run_stime handshake-1k "$t"; done
+read -r -a scenarios <<<"${SCENARIOS:-keepalive-1k keepalive-64k new-conn-1k handshake-1k}"
+for scenario in "${scenarios[@]}"; do
+  for t in "${targets[@]}"; do
+    case "$scenario" in
+      keepalive-1k) run_wrk keepalive-1k "$t" 1k ;;
+      keepalive-64k) run_wrk keepalive-64k "$t" 64k ;;
+      new-conn-1k) run_wrk new-conn-1k "$t" 1k -H 'Connection: close' ;;
+      handshake-1k) run_stime handshake-1k "$t" ;;
+      *) die "unknown scenario $scenario (keepalive-1k keepalive-64k new-conn-1k handshake-1k)" ;;
+    esac
+  done
+done
 for t in "${targets[@]}"; do alive "${gwpid[$t]:-$backend_pid}" || die "$t exited during the run"; done
 
 # --- report -------------------------------------------------------------------------------------

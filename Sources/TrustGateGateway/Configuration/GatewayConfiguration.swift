@@ -71,7 +71,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         }
 
         public var description: String {
-            let shown = host.contains(":") ? "[\(host)]" : host
+            let shown = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
             return port.map { "\(shown):\($0)" } ?? shown
         }
     }

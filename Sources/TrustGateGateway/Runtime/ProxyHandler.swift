@@ -481,12 +481,17 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.remove(name: "expect")
         let originalHost = head.headers.first(name: "host") ?? ""
         let client = clientAddress
-        let forwardedFor = headers[canonicalForm: "x-forwarded-for"].joined(separator: ", ")
-        headers.replaceOrAdd(name: "x-forwarded-for", value: forwardedFor.isEmpty ? client : "\(forwardedFor), \(client)")
-        headers.replaceOrAdd(name: "x-forwarded-proto", value: environment.listener.scheme.rawValue)
-        headers.replaceOrAdd(name: "x-forwarded-port", value: boundPort)
-        headers.replaceOrAdd(name: "x-forwarded-host", value: originalHost)
-        headers.replaceOrAdd(name: "x-original-host", value: originalHost)
+        // Most requests carry none of these: then they are only added (no scan per name).
+        let carried = headers.contains { $0.name.utf8.count >= 15 && Self.isForwardingHeader($0.name) }
+        let forwardedFor = carried ? headers[canonicalForm: "x-forwarded-for"].joined(separator: ", ") : ""
+        let forwarding = [
+            ("x-forwarded-for", forwardedFor.isEmpty ? client : "\(forwardedFor), \(client)"),
+            ("x-forwarded-proto", environment.listener.scheme.rawValue), ("x-forwarded-port", boundPort),
+            ("x-forwarded-host", originalHost), ("x-original-host", originalHost),
+        ]
+        for (name, value) in forwarding {
+            if carried { headers.replaceOrAdd(name: name, value: value) } else { headers.add(name: name, value: value) }
+        }
         let settings = exchange.route.settings
         let port = settings.port(for: exchange.member)
         let defaultPort = settings.scheme == .https ? 443 : 80
@@ -505,6 +510,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                      "proxy-authorization"] + named where name != "transfer-encoding" {
             headers.remove(name: name)
         }
+    }
+
+    /// X-Forwarded-* or X-Original-Host, the headers the gateway sets.
+    private static func isForwardingHeader(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return lower.hasPrefix("x-forwarded-") || lower == "x-original-host"
     }
 
     private static let hopByHop: [[UInt8]] = [

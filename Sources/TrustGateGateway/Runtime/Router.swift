@@ -63,7 +63,7 @@ final class Router: Sendable {
     func pick(_ pool: GatewayConfiguration.BackendPool, excluding tried: Set<String> = []) -> Pick {
         guard pool.members.count > 1 else {
             // A pool of one is never marked down.
-            guard let only = pool.members.first, !tried.contains(only.description) else {
+            guard let only = pool.members.first, tried.isEmpty || !tried.contains(only.description) else {
                 return .noneAvailable(category: "unreachable")
             }
             return .member(only)
