@@ -63,6 +63,18 @@ struct GatewayLifecycleTests {
             _ = try #require(try harness.process?.waitFor("(reload refused)"))
             #expect(try harness.curl("/still").status == "200")
             #expect(try harness.curl("/other/y").body.contains("hostname-mismatch"))
+
+            // The root leaves the allow-list while an upstream connection idles in the pool: from the moment
+            // the gateway has loaded the change, not one more request reuses the connection verified before it.
+            let before = harness.output.components(separatedBy: "allow-list reloaded").count
+            try harness.allowlist(["remove", "--gateway", "g", "TrustGate Test Root CA"])
+            let deadline = Date().addingTimeInterval(5)
+            while harness.output.components(separatedBy: "allow-list reloaded").count == before, Date() < deadline {
+                usleep(10_000)
+            }
+            let refused = try harness.curl("/gone")
+            #expect(refused.status == "502", "\(refused)")
+            #expect(refused.body.contains("not-allowlisted") || refused.body.contains("untrusted-root"), "\(refused)")
             await backend.stop()
         }
     }

@@ -35,11 +35,21 @@ public final class AllowListState: Sendable {
 
     /// The verdict for a backend's presented chain under a backend setting's trust mode.
     public func verdict(for presented: [ParsedCertificate], hostName: String, mode: TrustMode) async -> TrustVerdict {
+        await versionedVerdict(for: presented, hostName: hostName, mode: mode).verdict
+    }
+
+    /// The verdict and the version of the allow-list that gave it (read together: a reload in between cannot
+    /// pair one with the other).
+    func versionedVerdict(
+        for presented: [ParsedCertificate], hostName: String, mode: TrustMode
+    ) async -> (verdict: TrustVerdict, version: Int64) {
+        let (version, policy) = snapshot.withLockedValue { ($0.version, $0.policy) }
         let anchors = mode == .wellKnownCA ? wellKnownAnchors() : .success(TrustAnchors([]))
-        return await policy.evaluate(
+        let verdict = await policy.evaluate(
             presented: presented, identity: ServerIdentity(hostName), mode: mode, evaluator: evaluator, cache: cache,
             wellKnown: try anchors.get()
         )
+        return (verdict, version)
     }
 
     private func wellKnownAnchors() -> Result<TrustAnchors, PKIError> {

@@ -183,7 +183,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             scheme: settings.scheme, trust: settings.trust
         )
         let head = HTTPClientRequestPart.head(upstreamHead(exchange, hostName: hostName, context: context))
-        if !exchange.avoidPool, let link = environment.connector.pool.take(key) {
+        let connector = environment.connector
+        if !exchange.avoidPool, let link = connector.pool.take(key, allowListVersion: connector.allowListVersion) {
             attach(link)
             self.exchange?.fromPool = true
             state = .forwarding(link.channel)
@@ -210,7 +211,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }.hop(to: eventLoop).whenComplete { result in
             bound.value.connected(
-                result.map { UpstreamLink(channel: $0.channel, handler: handler.value, key: key) }, exchangeID: exchange.id
+                result.map {
+                    UpstreamLink(channel: $0.channel, handler: handler.value, key: key, allowListVersion: $0.verdict.version)
+                },
+                exchangeID: exchange.id
             )
         }
     }

@@ -31,6 +31,9 @@ final class UpstreamConnector: Sendable {
     let registry = UpstreamRegistry()
     let pool = UpstreamPool()
 
+    /// The version of the allow-list in force.
+    var allowListVersion: Int64 { state.version }
+
     init(state: AllowListState) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
@@ -65,10 +68,11 @@ final class UpstreamConnector: Sendable {
                                 let presented = certificates.compactMap { try? ParsedCertificate(der: $0.toDERBytes()) }
                                 box.presented = presented
                                 promise.completeWithTask {
-                                    let verdict = await state.verdict(
+                                    let (verdict, version) = await state.versionedVerdict(
                                         for: presented, hostName: hostName, mode: settings.trust
                                     )
                                     box.verdict = verdict
+                                    box.version = version
                                     return verdict.isTrusted ? .certificateVerified : .failed
                                 }
                             }

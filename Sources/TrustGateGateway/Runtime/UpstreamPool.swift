@@ -58,10 +58,17 @@ final class UpstreamPool: Sendable {
         for entry in expired { entry.link.channel.close(promise: nil) }
     }
 
-    /// The most recently used idle connection for `key` that is still open, taken out of the pool.
-    func take(_ key: Key) -> UpstreamLink? {
+    /// The most recently used idle connection for `key` that is still open and was verified under allow-list
+    /// `version`, taken out of the pool. One verified under another version is closed instead: between a reload
+    /// and the re-check of pooled connections (``UpstreamRegistry``), none is reused on an old verdict.
+    func take(_ key: Key, allowListVersion version: Int64) -> UpstreamLink? {
         while let entry = idle.withLockedValue({ $0[key]?.popLast() }) {
-            if entry.link.channel.isActive { return entry.link }
+            guard entry.link.channel.isActive else { continue }
+            if let verified = entry.link.allowListVersion, verified != version {
+                entry.link.channel.close(promise: nil)
+                continue
+            }
+            return entry.link
         }
         return nil
     }
@@ -106,12 +113,15 @@ final class UpstreamLink: @unchecked Sendable {
     let channel: Channel
     let handler: UpstreamResponseHandler
     let key: UpstreamPool.Key
+    /// The allow-list version its TLS handshake was judged under; nil for plain HTTP.
+    let allowListVersion: Int64?
     /// Reading from the backend is paused (the client cannot take more yet).
     var readPaused = false
 
-    init(channel: Channel, handler: UpstreamResponseHandler, key: UpstreamPool.Key) {
+    init(channel: Channel, handler: UpstreamResponseHandler, key: UpstreamPool.Key, allowListVersion: Int64?) {
         self.channel = channel
         self.handler = handler
         self.key = key
+        self.allowListVersion = allowListVersion
     }
 }

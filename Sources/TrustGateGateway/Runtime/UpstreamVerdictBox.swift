@@ -6,6 +6,13 @@ import TrustGatePKI
 final class UpstreamVerdictBox: Sendable {
     private let value = NIOLockedValueBox<TrustVerdict?>(nil)
     private let chain = NIOLockedValueBox<[ParsedCertificate]>([])
+    private let allowListVersion = NIOLockedValueBox<Int64?>(nil)
+
+    /// The allow-list version the verdict was given under (nil for plain HTTP).
+    var version: Int64? {
+        get { allowListVersion.withLockedValue { $0 } }
+        set { allowListVersion.withLockedValue { $0 = newValue } }
+    }
 
     var verdict: TrustVerdict? {
         get { value.withLockedValue { $0 } }
