@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "TrustGateGateway",
             dependencies: [
-                "TrustGatePKI", "TrustGateAllowList", .product(name: "Yams", package: "Yams"),
+                "COpenSSL", "TrustGatePKI", "TrustGateAllowList", .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),

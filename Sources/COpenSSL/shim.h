@@ -23,4 +23,14 @@ static inline long trustgate_SSL_set_tlsext_host_name(SSL *ssl, const char *name
     return SSL_set_tlsext_host_name(ssl, name);
 }
 
+// Upstream TLS of the gateway (memory BIOs, client session cache, asynchronous verification): macros in OpenSSL.
+static inline int trustgate_SSL_set_retry_verify(SSL *ssl) { return SSL_set_retry_verify(ssl); }
+static inline long trustgate_SSL_CTX_set_client_session_cache(SSL_CTX *ctx) {
+    return SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+}
+static inline int trustgate_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_min_proto_version(ctx, version);
+}
+static inline int trustgate_SSL_get_ex_new_index(void) { return SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL); }
+
 #endif

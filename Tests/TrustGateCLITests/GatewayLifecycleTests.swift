@@ -79,6 +79,43 @@ struct GatewayLifecycleTests {
         }
     }
 
+    @Test("Upstream TLS sessions are resumed; after an allow-list change the next upstream handshake is a full one, judged again")
+    func sessionResumption() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            // openssl s_server -www answers HTTP/1.0 and closes: every request is a new upstream connection, and
+            // its page says whether the TLS session was new or reused.
+            let (backend, backendPort) = try harness.opensslBackend("valid")
+            defer { backend.stop() }
+            try harness.start("""
+                pools:
+                  - {name: app, members: ["127.0.0.1:\(backendPort)"]}
+                backend-settings:
+                  - {name: e2e, host-name: backend.test}
+                rules:
+                  - {name: r, listener: main, pool: app, settings: e2e}
+                """)
+            func session() throws -> String {
+                let page = try harness.curl("/").body
+                return page.contains("Reused, TLS") ? "reused" : page.contains("New, TLS") ? "new" : "?: \(page)"
+            }
+            #expect(try session() == "new")
+            #expect(try session() == "reused")
+            #expect(try session() == "reused")
+
+            // An unrelated allow-list change: sessions judged under the old version are not offered any more.
+            let before = harness.output.components(separatedBy: "allow-list reloaded").count
+            try harness.allowlist(["add", "--gateway", "g", "pki/backend-wrong-host.pem", "--name", "unrelated"])
+            let deadline = Date().addingTimeInterval(5)
+            while harness.output.components(separatedBy: "allow-list reloaded").count == before, Date() < deadline {
+                usleep(10_000)
+            }
+            #expect(try session() == "new")
+            #expect(try session() == "reused")
+        }
+    }
+
     @Test("A member the allow-list rejects is failed over to an allowed one; a pool with none allowed answers 503 naming the category")
     func failoverAnd503() async throws {
         try await withTemporaryDirectory { dir in

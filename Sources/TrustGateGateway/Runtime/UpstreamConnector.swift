@@ -26,7 +26,7 @@ final class UpstreamConnector: Sendable {
         case handshakeFailed(String)
     }
 
-    private let sslContext: NIOSSLContext
+    private let sslContext: UpstreamTLSContext
     private let state: AllowListState
     let registry = UpstreamRegistry()
     let pool = UpstreamPool()
@@ -35,13 +35,12 @@ final class UpstreamConnector: Sendable {
     var allowListVersion: Int64 { state.version }
 
     init(state: AllowListState) throws {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.minimumTLSVersion = .tlsv12
-        // Replaced entirely by the custom callback below: TrustGate's evaluator decides.
-        tls.certificateVerification = .fullVerification
-        sslContext = try NIOSSLContext(configuration: tls)
+        sslContext = try UpstreamTLSContext()
         self.state = state
     }
+
+    /// Resumable TLS sessions held (one per backend and expected name).
+    var resumableSessions: Int { sslContext.sessions.count }
 
     /// Connects on `eventLoop` (the client connection's own loop) to `member` with `settings`.
     func connect(
@@ -62,19 +61,20 @@ final class UpstreamConnector: Sendable {
                 do {
                     if settings.scheme == .https {
                         let sni = IPAddressBytes.parse(hostName) == nil ? hostName : nil
-                        let tlsHandler = try NIOSSLClientHandler(
-                            context: sslContext, serverHostname: sni,
-                            customVerificationCallback: { certificates, promise in
-                                let presented = certificates.compactMap { try? ParsedCertificate(der: $0.toDERBytes()) }
+                        let tlsHandler = try UpstreamTLSHandler(
+                            context: sslContext, serverName: sni, sessionKey: "\(target)\u{0}\(hostName)\u{0}\(settings.trust)",
+                            allowListVersion: state.version,
+                            judge: { presented in
                                 box.presented = presented
-                                promise.completeWithTask {
-                                    let (verdict, version) = await state.versionedVerdict(
-                                        for: presented, hostName: hostName, mode: settings.trust
-                                    )
-                                    box.verdict = verdict
-                                    box.version = version
-                                    return verdict.isTrusted ? .certificateVerified : .failed
-                                }
+                                let (verdict, version) = await state.versionedVerdict(
+                                    for: presented, hostName: hostName, mode: settings.trust
+                                )
+                                box.verdict = verdict
+                                return verdict.isTrusted ? version : nil
+                            },
+                            established: { presented, version in
+                                box.presented = presented
+                                box.version = version
                             }
                         )
                         try channel.pipeline.syncOperations.addHandler(tlsHandler)

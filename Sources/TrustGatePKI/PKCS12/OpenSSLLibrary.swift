@@ -1,7 +1,7 @@
 import COpenSSL
 
 /// The system OpenSSL 3: its error queue and its legacy provider.
-enum OpenSSLLibrary {
+package enum OpenSSLLibrary {
     /// Loads OpenSSL's legacy provider (RC2, RC4, single DES) next to the default one, once per process, and only
     /// when a file needs it. Returns whether both are available.
     static let legacyProviderLoaded: Bool = {
@@ -10,7 +10,7 @@ enum OpenSSLLibrary {
     }()
 
     /// Empties the thread's error queue and returns its messages, newest last.
-    static func drainErrors() -> String {
+    package static func drainErrors() -> String {
         var messages: [String] = []
         while true {
             let code = ERR_get_error()
@@ -24,7 +24,7 @@ enum OpenSSLLibrary {
     }
 
     /// The DER of an OpenSSL object through its `i2d_` function.
-    static func der(_ encode: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?) -> Int32) -> [UInt8]? {
+    package static func der(_ encode: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?) -> Int32) -> [UInt8]? {
         let length = encode(nil)
         guard length > 0 else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(length))

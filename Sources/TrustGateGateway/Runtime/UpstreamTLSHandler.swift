@@ -1,0 +1,456 @@
+import COpenSSL
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOTLS
+import TrustGatePKI
+
+/// The gateway's upstream TLS client on the system OpenSSL 3, because swift-nio-ssl has no client session API
+/// and the issue asks for resumed sessions to backends (nginx's `proxy_ssl_session_reuse on`).
+///
+/// TLS runs over memory BIOs inside the channel pipeline. The backend's certificate chain is judged by the
+/// allow-list policy on the one trust evaluator, asynchronously: OpenSSL's verification callback parks the
+/// handshake (`SSL_set_retry_verify`), the verdict is computed off the event loop, and the handshake resumes
+/// with it, so a rejected backend gets a fatal alert before any request byte is sent.
+///
+/// Sessions (TLS 1.3 tickets, TLS 1.2 session ids) are kept per backend address and expected name, with the
+/// chain and allow-list version of the verdict they were established under. A session is offered only while
+/// the allow-list is at that version: after any change, the next connection does a full handshake and is
+/// judged again.
+final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Judges the presented chain (leaf first): the verdict's version, or nil when not allowed.
+    typealias Judge = @Sendable ([ParsedCertificate]) async -> Int64?
+
+    enum Failure: Error, CustomStringConvertible {
+        case handshake(String)
+        case connection(String)
+
+        var description: String {
+            switch self {
+            case .handshake(let detail): return "TLS handshake failed: \(detail)"
+            case .connection(let detail): return "TLS failed: \(detail)"
+            }
+        }
+    }
+
+    private enum State {
+        case idle, handshaking, verifying, active, closed
+    }
+
+    private let ssl: OpaquePointer
+    private let readBIO: OpaquePointer
+    private let writeBIO: OpaquePointer
+    private let slot: VerificationSlot
+    private let judge: Judge
+    private let established: @Sendable ([ParsedCertificate], Int64?) -> Void
+    private let sessions: UpstreamSessionCache
+    private var state = State.idle
+    private var pendingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
+    private var pendingFlush = false
+    private var context: ChannelHandlerContext?
+
+    /// The chain the backend presented (or, on a resumed session, presented when the session was made) and the
+    /// allow-list version its verdict was given under; set once the handshake completes.
+    private(set) var presented: [ParsedCertificate] = []
+    private(set) var allowListVersion: Int64?
+    private(set) var resumed = false
+
+    init(
+        context sslContext: UpstreamTLSContext, serverName: String?, sessionKey: String, allowListVersion current: Int64,
+        judge: @escaping Judge, established: @escaping @Sendable ([ParsedCertificate], Int64?) -> Void
+    ) throws {
+        guard let ssl = SSL_new(sslContext.pointer) else {
+            throw Failure.handshake("OpenSSL: \(OpenSSLLibrary.drainErrors())")
+        }
+        guard let readBIO = BIO_new(BIO_s_mem()), let writeBIO = BIO_new(BIO_s_mem()) else {
+            SSL_free(ssl)
+            throw Failure.handshake("OpenSSL: \(OpenSSLLibrary.drainErrors())")
+        }
+        SSL_set_bio(ssl, readBIO, writeBIO)  // the SSL owns both from here
+        SSL_set_connect_state(ssl)
+        if let serverName { _ = trustgate_SSL_set_tlsext_host_name(ssl, serverName) }
+        self.ssl = ssl
+        self.readBIO = readBIO
+        self.writeBIO = writeBIO
+        self.judge = judge
+        self.established = established
+        sessions = sslContext.sessions
+        slot = VerificationSlot(sessionKey: sessionKey, sessions: sslContext.sessions)
+        SSL_set_ex_data(ssl, UpstreamTLSContext.slotIndex, Unmanaged.passUnretained(slot).toOpaque())
+        if let cached = sessions.session(for: sessionKey, allowListVersion: current) {
+            SSL_set_session(ssl, cached.session)
+            slot.offered = cached
+        }
+    }
+
+    deinit {
+        SSL_free(ssl)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { startHandshake(context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startHandshake(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        failPendingWrites(Failure.connection("the backend closed the connection"))
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        buffer.withUnsafeReadableBytes { bytes in
+            _ = BIO_write(readBIO, bytes.baseAddress, Int32(bytes.count))
+        }
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+        drive(context: context)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let buffer = unwrapOutboundIn(data)
+        switch state {
+        case .active:
+            encrypt(buffer, promise: promise, context: context)
+        case .idle, .handshaking, .verifying:
+            pendingWrites.append((buffer, promise))
+        case .closed:
+            promise?.fail(ChannelError.ioOnClosedChannel)
+        }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        if case .active = state {
+            context.flush()
+        } else {
+            pendingFlush = true
+        }
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if mode == .all, case .active = state {
+            state = .closed
+            _ = SSL_shutdown(ssl)  // close_notify, best effort
+            writeCiphertext(promise: nil, context: context)
+            context.flush()
+        }
+        context.close(mode: mode, promise: promise)
+    }
+
+    // MARK: TLS
+
+    private func startHandshake(context: ChannelHandlerContext) {
+        guard case .idle = state else { return }
+        state = .handshaking
+        drive(context: context)
+    }
+
+    /// Advances the handshake, or decrypts what has arrived, then sends what OpenSSL produced.
+    private func drive(context: ChannelHandlerContext) {
+        if case .handshaking = state {
+            ERR_clear_error()
+            let result = SSL_do_handshake(ssl)
+            if result == 1 {
+                handshakeCompleted(context: context)
+            } else {
+                let error = SSL_get_error(ssl, result)
+                switch error {
+                case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                    writeCiphertext(promise: nil, context: context)
+                    context.flush()
+                case SSL_ERROR_WANT_RETRY_VERIFY:
+                    verify(context: context)
+                default:
+                    let detail = slot.decision == .denied
+                        ? "the certificate is not allowed" : OpenSSLLibrary.drainErrors()
+                    fail(Failure.handshake(detail), context: context)
+                }
+                return
+            }
+        }
+        guard case .active = state else { return }
+        decryptAvailable(context: context)
+    }
+
+    private func handshakeCompleted(context: ChannelHandlerContext) {
+        state = .active
+        resumed = SSL_session_reused(ssl) == 1
+        if resumed, let offered = slot.offered {
+            presented = offered.presented
+            allowListVersion = offered.allowListVersion
+        } else {
+            presented = slot.presented
+            allowListVersion = slot.allowListVersion
+        }
+        slot.established = (presented, allowListVersion)
+        established(presented, allowListVersion)
+        writeCiphertext(promise: nil, context: context)
+        context.fireUserInboundEventTriggered(TLSUserEvent.handshakeCompleted(negotiatedProtocol: nil))
+        let writes = pendingWrites
+        pendingWrites = []
+        for (buffer, promise) in writes { encrypt(buffer, promise: promise, context: context) }
+        if pendingFlush || !writes.isEmpty {
+            pendingFlush = false
+            context.flush()
+        }
+        decryptAvailable(context: context)
+    }
+
+    /// The verification callback parked the handshake with the presented chain: judge it off the event loop.
+    private func verify(context: ChannelHandlerContext) {
+        state = .verifying
+        let chain = slot.chainDER.compactMap { try? ParsedCertificate(der: $0) }
+        let judge = self.judge
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let promise = context.eventLoop.makePromise(of: Int64?.self)
+        promise.completeWithTask { await judge(chain) }
+        promise.futureResult.whenComplete { result in
+            let (handler, context) = bound.value
+            guard case .verifying = handler.state else { return }
+            let version = (try? result.get()) ?? nil
+            handler.slot.presented = chain
+            handler.slot.allowListVersion = version
+            handler.slot.decision = version == nil ? .denied : .allowed
+            handler.state = .handshaking
+            handler.drive(context: context)
+        }
+    }
+
+    private func decryptAvailable(context: ChannelHandlerContext) {
+        var produced = false
+        while case .active = state {
+            var buffer = context.channel.allocator.buffer(capacity: 16_384)
+            ERR_clear_error()
+            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16_384) { bytes in
+                Int(max(0, SSL_read(ssl, bytes.baseAddress, Int32(bytes.count))))
+            }
+            if count > 0 {
+                produced = true
+                context.fireChannelRead(wrapInboundOut(buffer))
+                continue
+            }
+            let error = SSL_get_error(ssl, 0)
+            switch error {
+            case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                break
+            case SSL_ERROR_ZERO_RETURN:
+                // close_notify from the backend: it is done with this connection. Answering it marks the TLS
+                // session cleanly closed; OpenSSL drops the session of a connection that ends otherwise.
+                state = .closed
+                _ = SSL_shutdown(ssl)
+                writeCiphertext(promise: nil, context: context)
+                context.flush()
+                context.close(promise: nil)
+            default:
+                fail(Failure.connection(OpenSSLLibrary.drainErrors()), context: context)
+            }
+            break
+        }
+        // Reading may have produced records to send (session tickets are read, key updates answered).
+        if BIO_ctrl_pending(writeBIO) > 0 {
+            writeCiphertext(promise: nil, context: context)
+            context.flush()
+        }
+        if produced { context.fireChannelReadComplete() }
+    }
+
+    private func encrypt(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
+        guard buffer.readableBytes > 0 else {
+            context.write(wrapOutboundOut(buffer), promise: promise)
+            return
+        }
+        ERR_clear_error()
+        let written = buffer.withUnsafeReadableBytes { bytes in
+            SSL_write(ssl, bytes.baseAddress, Int32(bytes.count))
+        }
+        guard written == buffer.readableBytes else {
+            let failure = Failure.connection(OpenSSLLibrary.drainErrors())
+            promise?.fail(failure)
+            fail(failure, context: context)
+            return
+        }
+        writeCiphertext(promise: promise, context: context)
+    }
+
+    /// Moves what OpenSSL wrote into the memory BIO to the network.
+    private func writeCiphertext(promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
+        let pending = Int(BIO_ctrl_pending(writeBIO))
+        guard pending > 0 else {
+            promise?.succeed()
+            return
+        }
+        var out = context.channel.allocator.buffer(capacity: pending)
+        _ = out.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { bytes in
+            Int(max(0, BIO_read(writeBIO, bytes.baseAddress, Int32(pending))))
+        }
+        context.write(wrapOutboundOut(out), promise: promise)
+    }
+
+    private func fail(_ error: Error, context: ChannelHandlerContext) {
+        guard state != .closed else { return }
+        state = .closed
+        writeCiphertext(promise: nil, context: context)  // the alert, if OpenSSL made one
+        context.flush()
+        failPendingWrites(error)
+        context.fireErrorCaught(error)
+        context.close(promise: nil)
+    }
+
+    private func failPendingWrites(_ error: Error) {
+        let writes = pendingWrites
+        pendingWrites = []
+        for (_, promise) in writes { promise?.fail(error) }
+    }
+}
+
+/// What the verification callback and the session callback share with the handler, reached through the SSL's
+/// ex-data. Used on the channel's event loop only (OpenSSL calls back synchronously from `SSL_do_handshake` and
+/// `SSL_read`).
+final class VerificationSlot {
+    enum Decision {
+        case undecided, allowed, denied
+    }
+
+    let sessionKey: String
+    let sessions: UpstreamSessionCache
+    var decision = Decision.undecided
+    var chainDER: [[UInt8]] = []
+    var presented: [ParsedCertificate] = []
+    var allowListVersion: Int64?
+    var offered: UpstreamSessionCache.Entry?
+    /// Set when the handshake completed: what a session ticket arriving later is stored with.
+    var established: (presented: [ParsedCertificate], version: Int64?)?
+
+    init(sessionKey: String, sessions: UpstreamSessionCache) {
+        self.sessionKey = sessionKey
+        self.sessions = sessions
+    }
+}
+
+/// The shared client `SSL_CTX` of the upstream connections (TLS 1.2 minimum, OpenSSL's default suites and
+/// groups, verification by the allow-list through ``UpstreamTLSHandler``) and its session cache.
+final class UpstreamTLSContext: @unchecked Sendable {
+    // An SSL_CTX is safe to share between threads once set up; only SSL objects are per connection.
+    let pointer: OpaquePointer
+    let sessions = UpstreamSessionCache()
+
+    static let slotIndex: Int32 = trustgate_SSL_get_ex_new_index()
+
+    init() throws {
+        ERR_clear_error()
+        guard let context = SSL_CTX_new(TLS_client_method()) else {
+            throw UpstreamTLSHandler.Failure.handshake("OpenSSL: \(OpenSSLLibrary.drainErrors())")
+        }
+        _ = trustgate_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION)
+        // Verification is the allow-list's: the callback below replaces OpenSSL's chain building entirely.
+        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+        SSL_CTX_set_cert_verify_callback(context, upstreamVerifyCallback, nil)
+        _ = trustgate_SSL_CTX_set_client_session_cache(context)
+        SSL_CTX_sess_set_new_cb(context, upstreamNewSessionCallback)
+        pointer = context
+    }
+
+    deinit {
+        SSL_CTX_free(pointer)
+    }
+}
+
+/// Resumable sessions per backend (address and expected name), each with the chain and allow-list version of the
+/// verdict its full handshake got. One per key, the latest, as nginx keeps one per upstream server.
+final class UpstreamSessionCache: @unchecked Sendable {
+    final class Entry: @unchecked Sendable {
+        let session: OpaquePointer
+        let presented: [ParsedCertificate]
+        let allowListVersion: Int64?
+
+        init(session: OpaquePointer, presented: [ParsedCertificate], allowListVersion: Int64?) {
+            self.session = session
+            self.presented = presented
+            self.allowListVersion = allowListVersion
+        }
+
+        deinit {
+            SSL_SESSION_free(session)
+        }
+    }
+
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+
+    /// The session for `key`, only if it was judged under the allow-list version in force.
+    func session(for key: String, allowListVersion version: Int64) -> Entry? {
+        entries.withLockedValue { entries in
+            guard let entry = entries[key] else { return nil }
+            guard entry.allowListVersion == version else {
+                entries[key] = nil
+                return nil
+            }
+            return entry
+        }
+    }
+
+    func store(_ entry: Entry, for key: String) {
+        entries.withLockedValue { $0[key] = entry }
+    }
+
+    var count: Int { entries.withLockedValue { $0.count } }
+}
+
+/// OpenSSL's certificate verification step, replaced: the first call hands the presented chain to the handler
+/// and parks the handshake; the second answers with the allow-list's verdict.
+private func upstreamVerifyCallback(_ store: OpaquePointer?, _: UnsafeMutableRawPointer?) -> Int32 {
+    guard let store,
+        let ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()),
+        let raw = SSL_get_ex_data(OpaquePointer(ssl), UpstreamTLSContext.slotIndex)
+    else { return 0 }
+    let slot = Unmanaged<VerificationSlot>.fromOpaque(raw).takeUnretainedValue()
+    switch slot.decision {
+    case .allowed:
+        return 1
+    case .denied:
+        X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION)
+        return 0
+    case .undecided:
+        var chain: [[UInt8]] = []
+        if let stack = X509_STORE_CTX_get0_untrusted(store) {
+            for index in 0..<trustgate_sk_X509_num(stack) {
+                if let certificate = trustgate_sk_X509_value(stack, index),
+                    let der = OpenSSLLibrary.der({ i2d_X509(certificate, $0) })
+                {
+                    chain.append(der)
+                }
+            }
+        }
+        slot.chainDER = chain
+        // OpenSSL suspends the handshake when the callback succeeds after SSL_set_retry_verify
+        // (SSL_ERROR_WANT_RETRY_VERIFY) and calls it again once the handshake is resumed.
+        return trustgate_SSL_set_retry_verify(OpaquePointer(ssl)) == 1 ? 1 : 0
+    }
+}
+
+/// A session (ticket) arrived: keep it, with what its handshake was judged to be. Returns 1: the cache owns it.
+private func upstreamNewSessionCallback(_ ssl: OpaquePointer?, _ session: OpaquePointer?) -> Int32 {
+    guard let ssl, let session, let raw = SSL_get_ex_data(ssl, UpstreamTLSContext.slotIndex) else { return 0 }
+    let slot = Unmanaged<VerificationSlot>.fromOpaque(raw).takeUnretainedValue()
+    guard let established = slot.established ?? (slot.decision == .allowed ? (slot.presented, slot.allowListVersion) : nil)
+    else { return 0 }
+    slot.sessions.store(
+        UpstreamSessionCache.Entry(session: session, presented: established.presented, allowListVersion: established.version),
+        for: slot.sessionKey
+    )
+    return 1
+}
