@@ -298,7 +298,7 @@ run_wrk() {
   shift 3
   t0="$(ticks "${gwpid[$t]:-0}")"
   local perf_pid=""
-  if [[ -n "${PROFILE:-}" && $t == trustgate && $scenario == keepalive-1k ]]; then
+  if [[ -n "${PROFILE:-}" && $t == trustgate && $scenario == "${PROFILE_SCENARIO:-keepalive-1k}" ]]; then
     perf record -g -F 999 -p "${gwpid[$t]}" -o "$([[ $PROFILE = /* ]] && echo "$PROFILE" || echo "$start_dir/$PROFILE")" >/dev/null 2>&1 &
     perf_pid=$!
   fi

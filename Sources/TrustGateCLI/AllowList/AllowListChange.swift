@@ -134,7 +134,7 @@ extension AllowListCommand {
                 policy the gateway runs: pinned (leaf certificate or an SPKI pin matches), trusted-root (the chain \\
                 validates to a trusted-root entry for --hostname), well-known-ca, or, without --mode, either of the \\
                 first two. Exit 0 accepted; 1 rejected, with the reason category (not-allowlisted, untrusted-root, \\
-                hostname-mismatch, expired, …, unreachable, timeout, handshake-failed).
+                hostname-mismatch, expired and the others of cert verify, unreachable, timeout, handshake-failed).
 
                 EXAMPLES:
                   trustgate allowlist check --gateway g1 --chain backend.pem --hostname backend.test

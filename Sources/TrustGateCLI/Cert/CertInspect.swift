@@ -17,8 +17,8 @@ extension Cert {
                 JSON OUTPUT (stable; keys are only ever added): {"file", "format": pem|der|base64|pkcs12, \
                 "certificates": [{"subject", "issuer", "serial" (hex), "notBefore", "notAfter" (RFC 3339 UTC), \
                 "sha256", "spkiSha256" (hex), "spkiPin" (sha256/BASE64), "isCA", "role": \
-                leaf|intermediate|root|self-signed, "subjectAltNames": ["DNS:…", "IP:…"], "keyType": \
-                EC|RSA|Ed25519|…, "keySize", "curve", "signatureAlgorithm", "unusableReason"}], \
+                leaf|intermediate|root|self-signed, "subjectAltNames": ["DNS:NAME", "IP:ADDRESS"], "keyType": \
+                EC|RSA|RSA-PSS|Ed25519|Ed448|DSA or the OID, "keySize", "curve", "signatureAlgorithm", "unusableReason"}], \
                 "hasPrivateKey", "privateKeys": [{"keyType", "keySize", "curve", "matchesCertificate"}], and for a \
                 PFX "pkcs12": {"bags": [{"contents", "encryption", "cipher", "prf", "iterations"}], "mac": \
                 {"algorithm", "iterations"}, "opensIn": {"openssl3", "openssl3Legacy", "java8Before301", \

@@ -52,6 +52,8 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var pendingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
     private var pendingFlush = false
     private var context: ChannelHandlerContext?
+    /// A receive buffer that got no plaintext last time: reused, so an empty read allocates nothing.
+    private var spare: ByteBuffer?
 
     /// The chain the backend presented (or, on a resumed session, presented when the session was made) and the
     /// allow-list version its verdict was given under; set once the handshake completes.
@@ -234,7 +236,8 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func decryptAvailable(context: ChannelHandlerContext) {
         var produced = false
         while case .active = state {
-            var buffer = context.channel.allocator.buffer(capacity: 16_384)
+            var buffer = spare ?? context.channel.allocator.buffer(capacity: 16_384)
+            spare = nil
             ERR_clear_error()
             let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16_384) { bytes in
                 Int(max(0, SSL_read(ssl, bytes.baseAddress, Int32(bytes.count))))
@@ -244,6 +247,7 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireChannelRead(wrapInboundOut(buffer))
                 continue
             }
+            spare = buffer
             let error = SSL_get_error(ssl, 0)
             switch error {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
