@@ -32,5 +32,7 @@ static inline int trustgate_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int vers
     return (int)SSL_CTX_set_min_proto_version(ctx, version);
 }
 static inline int trustgate_SSL_get_ex_new_index(void) { return SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL); }
+static inline void trustgate_BIO_set_retry_read(BIO *bio) { BIO_set_retry_read(bio); }
+static inline void trustgate_BIO_clear_retry_flags(BIO *bio) { BIO_clear_retry_flags(bio); }
 
 #endif

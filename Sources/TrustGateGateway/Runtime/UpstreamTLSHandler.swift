@@ -42,8 +42,7 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let ssl: OpaquePointer
-    private let readBIO: OpaquePointer
-    private let writeBIO: OpaquePointer
+    private let network: NetworkBIO
     private let slot: VerificationSlot
     private let judge: Judge
     private let established: @Sendable ([ParsedCertificate], Int64?) -> Void
@@ -68,16 +67,17 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let ssl = SSL_new(sslContext.pointer) else {
             throw Failure.handshake("OpenSSL: \(OpenSSLLibrary.drainErrors())")
         }
-        guard let readBIO = BIO_new(BIO_s_mem()), let writeBIO = BIO_new(BIO_s_mem()) else {
+        let network = NetworkBIO()
+        guard let method = NetworkBIO.method, let bio = BIO_new(method) else {
             SSL_free(ssl)
             throw Failure.handshake("OpenSSL: \(OpenSSLLibrary.drainErrors())")
         }
-        SSL_set_bio(ssl, readBIO, writeBIO)  // the SSL owns both from here
+        BIO_set_data(bio, Unmanaged.passUnretained(network).toOpaque())
+        SSL_set_bio(ssl, bio, bio)  // the SSL owns it from here; `network` outlives it (freed in deinit)
         SSL_set_connect_state(ssl)
         if let serverName { _ = trustgate_SSL_set_tlsext_host_name(ssl, serverName) }
         self.ssl = ssl
-        self.readBIO = readBIO
-        self.writeBIO = writeBIO
+        self.network = network
         self.judge = judge
         self.established = established
         sessions = sslContext.sessions
@@ -117,10 +117,11 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        buffer.withUnsafeReadableBytes { bytes in
-            _ = BIO_write(readBIO, bytes.baseAddress, Int32(bytes.count))
+        if network.inbound == nil {
+            network.inbound = buffer
+        } else {
+            network.inbound?.writeBuffer(&buffer)  // a partial record was left: rare
         }
-        buffer.moveReaderIndex(to: buffer.writerIndex)
         drive(context: context)
     }
 
@@ -266,7 +267,7 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             break
         }
         // Reading may have produced records to send (session tickets are read, key updates answered).
-        if BIO_ctrl_pending(writeBIO) > 0 {
+        if network.outbound?.readableBytes ?? 0 > 0 {
             writeCiphertext(promise: nil, context: context)
             context.flush()
         }
@@ -291,17 +292,13 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         writeCiphertext(promise: promise, context: context)
     }
 
-    /// Moves what OpenSSL wrote into the memory BIO to the network.
+    /// Sends what OpenSSL wrote to the network BIO.
     private func writeCiphertext(promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
-        let pending = Int(BIO_ctrl_pending(writeBIO))
-        guard pending > 0 else {
+        guard let out = network.outbound, out.readableBytes > 0 else {
             promise?.succeed()
             return
         }
-        var out = context.channel.allocator.buffer(capacity: pending)
-        _ = out.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { bytes in
-            Int(max(0, BIO_read(writeBIO, bytes.baseAddress, Int32(pending))))
-        }
+        network.outbound = nil
         context.write(wrapOutboundOut(out), promise: promise)
     }
 
@@ -361,6 +358,9 @@ final class UpstreamTLSContext: @unchecked Sendable {
             throw UpstreamTLSHandler.Failure.handshake("OpenSSL: \(OpenSSLLibrary.drainErrors())")
         }
         _ = trustgate_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION)
+        // TLS 1.3 suites in BoringSSL's and the browsers' order: AES-128-GCM first (a third cheaper per byte than
+        // AES-256-GCM with AES-NI, and as strong for this use), ChaCha20 for machines without AES instructions.
+        _ = SSL_CTX_set_ciphersuites(context, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256")
         // Verification is the allow-list's: the callback below replaces OpenSSL's chain building entirely.
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
         SSL_CTX_set_cert_verify_callback(context, upstreamVerifyCallback, nil)
@@ -457,4 +457,79 @@ private func upstreamNewSessionCallback(_ ssl: OpaquePointer?, _ session: Opaque
         for: slot.sessionKey
     )
     return 1
+}
+
+/// The network side of an upstream TLS connection as an OpenSSL BIO over NIO buffers: OpenSSL reads the ciphertext
+/// straight from the buffer the channel read (no copy into a memory BIO) and writes into the buffer the channel
+/// sends. Used on the channel's event loop only.
+final class NetworkBIO {
+    var inbound: ByteBuffer?
+    var outbound: ByteBuffer?
+    private let allocator = ByteBufferAllocator()
+
+    // Set up once and never changed afterwards: OpenSSL only reads a BIO_METHOD.
+    nonisolated(unsafe) static let method: OpaquePointer? = {
+        guard let method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "trustgate-nio") else { return nil }
+        BIO_meth_set_read(method, networkBIORead)
+        BIO_meth_set_write(method, networkBIOWrite)
+        BIO_meth_set_ctrl(method, networkBIOControl)
+        BIO_meth_set_create(method, { bio in
+            BIO_set_init(bio, 1)
+            return 1
+        })
+        BIO_meth_set_destroy(method, { _ in 1 })
+        return method
+    }()
+
+    fileprivate func read(into destination: UnsafeMutableRawPointer, count: Int) -> Int {
+        guard var buffer = inbound, buffer.readableBytes > 0 else { return 0 }
+        let length = min(count, buffer.readableBytes)
+        buffer.withUnsafeReadableBytes { bytes in
+            if let base = bytes.baseAddress { destination.copyMemory(from: base, byteCount: length) }
+        }
+        buffer.moveReaderIndex(forwardBy: length)
+        inbound = buffer.readableBytes > 0 ? buffer : nil
+        return length
+    }
+
+    fileprivate func write(_ source: UnsafeRawBufferPointer) {
+        if outbound == nil { outbound = allocator.buffer(capacity: max(source.count, 16_640)) }
+        outbound?.writeBytes(source)
+    }
+}
+
+private func networkBIO(_ bio: OpaquePointer?) -> NetworkBIO? {
+    guard let bio, let raw = BIO_get_data(bio) else { return nil }
+    return Unmanaged<NetworkBIO>.fromOpaque(raw).takeUnretainedValue()
+}
+
+private func networkBIORead(_ bio: OpaquePointer?, _ destination: UnsafeMutablePointer<CChar>?, _ count: Int32) -> Int32 {
+    guard let bio, let destination, count > 0, let network = networkBIO(bio) else { return -1 }
+    trustgate_BIO_clear_retry_flags(bio)
+    let read = network.read(into: UnsafeMutableRawPointer(destination), count: Int(count))
+    guard read > 0 else {
+        trustgate_BIO_set_retry_read(bio)
+        return -1
+    }
+    return Int32(read)
+}
+
+private func networkBIOWrite(_ bio: OpaquePointer?, _ source: UnsafePointer<CChar>?, _ count: Int32) -> Int32 {
+    guard let bio, let source, count >= 0, let network = networkBIO(bio) else { return -1 }
+    trustgate_BIO_clear_retry_flags(bio)
+    network.write(UnsafeRawBufferPointer(start: UnsafeRawPointer(source), count: Int(count)))
+    return count
+}
+
+private func networkBIOControl(_ bio: OpaquePointer?, _ command: Int32, _: Int, _: UnsafeMutableRawPointer?) -> Int {
+    switch command {
+    case BIO_CTRL_FLUSH:
+        return 1
+    case BIO_CTRL_PENDING:
+        return networkBIO(bio)?.inbound?.readableBytes ?? 0
+    case BIO_CTRL_WPENDING:
+        return networkBIO(bio)?.outbound?.readableBytes ?? 0
+    default:
+        return 0
+    }
 }
