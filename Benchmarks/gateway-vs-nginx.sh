@@ -11,9 +11,9 @@
 # per gateway CPU-second. Prints a table and the trustgate/nginx ratios; RESULTS=file.tsv writes
 # them as TSV too. Knobs: TRUSTGATE, DURATION, CONNECTIONS, STIME_CLIENTS, STIME_SECONDS, WARMUP,
 # NGINX_WORKERS (the nginx gateway's workers), TRUSTGATE_THREADS (its event loops; default one per
-# core), SCENARIOS (a subset, in order), PROFILE=perf.data (records trustgate with `perf record -g` during keep-alive 1 KiB; the
-# CPU figures of that row then include perf's own overhead). Linux only. Not a test: figures go in
-# notes.
+# core), SCENARIOS (a subset, in order), PROFILE=perf.data (records trustgate with `perf record -g`
+# during PROFILE_SCENARIO, default keepalive-1k; that row's CPU figures then include perf's own
+# overhead). Linux only. Not a test: figures go in notes.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 start_dir="$PWD"

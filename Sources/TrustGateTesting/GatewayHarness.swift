@@ -26,6 +26,17 @@ public final class GatewayHarness: @unchecked Sendable {
         return result
     }
 
+    /// Runs `trustgate allowlist ARGS` and waits (up to 5 s) until the running gateway has loaded the change
+    /// (its `allow-list reloaded` log line).
+    public func changeAllowList(_ arguments: [String]) throws {
+        let before = output.components(separatedBy: "allow-list reloaded").count
+        try allowlist(arguments)
+        let deadline = Date().addingTimeInterval(5)
+        while output.components(separatedBy: "allow-list reloaded").count == before, Date() < deadline {
+            usleep(10_000)
+        }
+    }
+
     /// Writes `gateway.yaml` (a listener `main` on 127.0.0.1, port 0, with the test listener certificate, and
     /// `body` after it) and starts the gateway; returns its port.
     @discardableResult
