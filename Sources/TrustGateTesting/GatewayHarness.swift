@@ -12,9 +12,8 @@ public final class GatewayHarness: @unchecked Sendable {
     public init(in directory: TemporaryDirectory, registerRoot: Bool = true, environment: [String: String] = [:]) throws {
         self.directory = directory
         self.environment = ["TRUSTGATE_STORE": directory.file("store.sqlite")].merging(environment) { $1 }
-        guard try TrustGateBinary.run(["cert", "testpki", "pki"], in: directory.path).status == 0 else {
-            throw ProcessRunner.Failure.notFound("trustgate cert testpki")
-        }
+        let testPKI = try TrustGateBinary.run(["cert", "testpki", "pki"], in: directory.path)
+        guard testPKI.status == 0 else { throw ProcessRunner.Failure.failed("trustgate cert testpki: \(testPKI)") }
         if registerRoot { try allowlist(["add", "--gateway", "g", "pki/root-ca.pem"]) }
     }
 
@@ -22,17 +21,20 @@ public final class GatewayHarness: @unchecked Sendable {
     @discardableResult
     public func allowlist(_ arguments: [String]) throws -> ProcessResult {
         let result = try TrustGateBinary.run(["allowlist"] + arguments, in: directory.path, environment: environment)
-        guard result.status == 0 else { throw ProcessRunner.Failure.notFound("allowlist \(arguments): \(result)") }
+        guard result.status == 0 else { throw ProcessRunner.Failure.failed("trustgate allowlist \(arguments): \(result)") }
         return result
     }
 
-    /// Runs `trustgate allowlist ARGS` and waits (up to 5 s) until the running gateway has loaded the change
-    /// (its `allow-list reloaded` log line).
+    /// Runs `trustgate allowlist ARGS` and waits until the running gateway has loaded the change (its
+    /// `allow-list reloaded` log line); throws when that takes more than 5 s (the contract is 1 s).
     public func changeAllowList(_ arguments: [String]) throws {
         let before = output.components(separatedBy: "allow-list reloaded").count
         try allowlist(arguments)
         let deadline = Date().addingTimeInterval(5)
-        while output.components(separatedBy: "allow-list reloaded").count == before, Date() < deadline {
+        while output.components(separatedBy: "allow-list reloaded").count == before {
+            guard Date() < deadline else {
+                throw ProcessRunner.Failure.failed("the gateway did not load allowlist \(arguments) within 5 s: \(output)")
+            }
             usleep(10_000)
         }
     }
@@ -103,7 +105,7 @@ public final class GatewayHarness: @unchecked Sendable {
 /// A TCP port free on 127.0.0.1 a moment ago (bound, read, closed).
 public func freePort() throws -> Int {
     let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard socket >= 0 else { throw ProcessRunner.Failure.notFound("a socket") }
+    guard socket >= 0 else { throw ProcessRunner.Failure.failed("socket(): errno \(errno)") }
     defer { close(socket) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -115,6 +117,6 @@ public func freePort() throws -> Int {
             bind(socket, pointer, length) == 0 && getsockname(socket, pointer, &length) == 0
         }
     }
-    guard bound else { throw ProcessRunner.Failure.notFound("a free port") }
+    guard bound else { throw ProcessRunner.Failure.failed("no free port on 127.0.0.1: errno \(errno)") }
     return Int(UInt16(bigEndian: address.sin_port))
 }

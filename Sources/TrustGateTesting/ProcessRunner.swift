@@ -20,9 +20,12 @@ public struct ProcessResult: Sendable, CustomStringConvertible {
 public enum ProcessRunner {
     public enum Failure: Error, CustomStringConvertible {
         case notFound(String)
+        /// A step of a test's set-up failed: what, and what it printed.
+        case failed(String)
         public var description: String {
             switch self {
             case .notFound(let name): return "\(name) is not installed (see .ci/run)"
+            case .failed(let detail): return detail
             }
         }
     }

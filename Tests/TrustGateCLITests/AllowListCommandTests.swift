@@ -97,6 +97,12 @@ struct AllowListCommandTests {
                                                   "--hostname", "backend.test", "--json", "--timeout", "3"],
                                                  in: dir.path, environment: env)
             #expect(closed.status == 1 && closed.stdout.contains("\"reason\" : \"unreachable\""), "\(closed)")
+            // --connect is written as a pool member: a port is required, IPv6 in brackets.
+            for bad in ["backend.test", "::1:443", "backend.test:0", "[::1]"] {
+                let result = try TrustGateBinary.run(["allowlist", "check", "--gateway", "g", "--connect", bad],
+                                                     in: dir.path, environment: env)
+                #expect(result.status == 64 && result.stderr.contains("HOST:PORT"), "\(bad): \(result)")
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TrustGateAllowList
+import TrustGateGateway
 import TrustGatePKI
 
 extension AllowListCommand {
@@ -206,20 +207,12 @@ extension AllowListCommand {
             if !verdict.isTrusted { throw ExitCode(CLIError.ExitStatus.rejected.rawValue) }
         }
 
+        /// HOST:PORT as a pool member is written (`[IPv6]:port` in brackets); the port is required here.
         static func hostAndPort(_ text: String) throws(CLIError) -> (String, Int) {
-            var host = text
-            var portText = ""
-            if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-                host = String(text[text.index(after: text.startIndex)..<close])
-                portText = String(text[text.index(after: close)...].dropFirst())
-            } else if let colon = text.lastIndex(of: ":") {
-                host = String(text[..<colon])
-                portText = String(text[text.index(after: colon)...])
-            }
-            guard !host.isEmpty, let port = Int(portText), (1...65535).contains(port) else {
+            guard let member = GatewayConfiguration.Member(parsing: text), let port = member.port else {
                 throw .usage("--connect takes HOST:PORT (e.g. backend.test:443 or [::1]:8443)")
             }
-            return (host, port)
+            return (member.host, port)
         }
     }
 }

@@ -181,14 +181,29 @@ public final class GatewayServer: Sendable {
 
     /// The listener's TLS context, built once: its certificate chain and key from a PFX or PEM files.
     static func makeListenerContext(_ listener: GatewayConfiguration.Listener) throws -> NIOSSLContext {
+        // Every failure names the file: a missing one is a configuration problem, a bad one the PKI error.
+        func read(_ path: String) throws -> [UInt8] {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigurationProblems([ConfigurationProblem(
+                    path: "listeners.\(listener.name).certificate", line: nil, column: nil, message: "cannot read \(path)"
+                )])
+            }
+            return Array(data)
+        }
+        func decode(_ path: String, password: Password? = nil) throws -> CertificateBundle {
+            do {
+                return try CertificateBundle.decode(try read(path), password: password)
+            } catch let error as PKIError {
+                throw error.about(file: error.file ?? path)
+            }
+        }
         let bundle: CertificateBundle
         switch listener.certificate {
         case .pfx(let path, let passwordFile):
-            let password = try passwordFile.map { Password(fileContents: Array(try Data(contentsOf: URL(fileURLWithPath: $0)))) }
-            bundle = try CertificateBundle.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))), password: password)
+            bundle = try decode(path, password: try passwordFile.map { Password(fileContents: try read($0)) })
         case .pem(let certificate, let key):
-            var chain = try CertificateBundle.decode(Array(try Data(contentsOf: URL(fileURLWithPath: certificate))))
-            chain.privateKeys = try CertificateBundle.decode(Array(try Data(contentsOf: URL(fileURLWithPath: key)))).privateKeys
+            var chain = try decode(certificate)
+            chain.privateKeys = try decode(key).privateKeys
             bundle = chain
         case nil:
             throw ConfigurationProblems([ConfigurationProblem(path: "listeners.\(listener.name)", line: nil, column: nil,
