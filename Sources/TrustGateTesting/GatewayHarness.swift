@@ -7,6 +7,7 @@ public final class GatewayHarness: @unchecked Sendable {
     public let environment: [String: String]
     public private(set) var process: BackgroundProcess?
     public private(set) var port = 0
+    private var backends: [BackgroundProcess] = []
 
     /// Makes the test PKI and the store; registers `pki/root-ca.pem` with gateway `g` when `registerRoot`.
     public init(in directory: TemporaryDirectory, registerRoot: Bool = true, environment: [String: String] = [:]) throws {
@@ -97,8 +98,30 @@ public final class GatewayHarness: @unchecked Sendable {
         return (server, port)
     }
 
+    /// Which TLS server plays a backend.
+    public enum BackendServer: Sendable {
+        case openssl, gnutls
+    }
+
+    /// Starts one backend per scenario (stopped by ``stop()``) and returns the YAML lines for their pools
+    /// (named after the scenario) and for the path rules sending `/SCENARIO/*` to them with `settings`.
+    public func scenarioBackends(
+        _ scenarios: [(scenario: String, server: BackendServer)], settings: String
+    ) throws -> (pools: String, paths: String) {
+        var pools: [String] = []
+        var paths: [String] = []
+        for (scenario, server) in scenarios {
+            let (backend, port) = server == .gnutls ? try gnutlsBackend(scenario) : try opensslBackend(scenario)
+            backends.append(backend)
+            pools.append("  - {name: \(scenario), members: [\"127.0.0.1:\(port)\"]}")
+            paths.append("{match: \"/\(scenario)/*\", pool: \(scenario), settings: \(settings)}")
+        }
+        return (pools.joined(separator: "\n"), paths.joined(separator: ", "))
+    }
+
     public func stop() {
         process?.stop()
+        for backend in backends { backend.stop() }
     }
 }
 

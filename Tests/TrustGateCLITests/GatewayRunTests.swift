@@ -15,23 +15,14 @@ struct GatewayRunTests {
         try await withTemporaryDirectory { dir in
             let harness = try GatewayHarness(in: dir)
             defer { harness.stop() }
-            var backends: [BackgroundProcess] = []
-            defer { for backend in backends { backend.stop() } }
-            var pools: [String] = []
-            var paths: [String] = []
-            for scenario in Self.scenarios {
-                let (server, port) = try harness.opensslBackend(scenario)
-                backends.append(server)
-                pools.append("  - {name: \(scenario), members: [\"127.0.0.1:\(port)\"]}")
-                paths.append("{match: \"/\(scenario)/*\", pool: \(scenario), settings: e2e}")
-            }
+            let backends = try harness.scenarioBackends(Self.scenarios.map { ($0, .openssl) }, settings: "e2e")
             try harness.start("""
                 pools:
-                \(pools.joined(separator: "\n"))
+                \(backends.pools)
                 backend-settings:
                   - {name: e2e, host-name: backend.test, trust: trusted-root, request-timeout: 10s}
                 rules:
-                  - {name: r, listener: main, pool: valid, settings: e2e, paths: [\(paths.joined(separator: ", "))]}
+                  - {name: r, listener: main, pool: valid, settings: e2e, paths: [\(backends.paths)]}
                 """)
 
             let valid = try harness.curl("/valid/x")

@@ -6,9 +6,7 @@ import TrustGateTesting
 /// openssl s_client, gnutls-cli), the allow-list in a real store.
 @Suite("gateway run: trust modes")
 struct GatewayTrustModeTests {
-    enum Server: String {
-        case gnutls, openssl
-    }
+    typealias Server = GatewayHarness.BackendServer
 
     /// Starts one backend per `(scenario, server)`, each behind `/<scenario>/`, with the backend settings `trust`;
     /// checks each answer's status and, for a rejection, the category in the body and the log.
@@ -21,24 +19,14 @@ struct GatewayTrustModeTests {
             let harness = try GatewayHarness(in: dir, registerRoot: registerRoot, environment: environment)
             defer { harness.stop() }
             for file in register { try harness.allowlist(["add", "--gateway", "g", file]) }
-            var backends: [BackgroundProcess] = []
-            defer { for backend in backends { backend.stop() } }
-            var pools: [String] = []
-            var paths: [String] = []
-            for (scenario, server, _, _) in expected {
-                let (process, port) = server == .gnutls
-                    ? try harness.gnutlsBackend(scenario) : try harness.opensslBackend(scenario)
-                backends.append(process)
-                pools.append("  - {name: \(scenario), members: [\"127.0.0.1:\(port)\"]}")
-                paths.append("{match: \"/\(scenario)/*\", pool: \(scenario), settings: e2e}")
-            }
+            let backends = try harness.scenarioBackends(expected.map { ($0.scenario, $0.server) }, settings: "e2e")
             try harness.start("""
                 pools:
-                \(pools.joined(separator: "\n"))
+                \(backends.pools)
                 backend-settings:
                   - {name: e2e, host-name: backend.test, trust: \(trust)}
                 rules:
-                  - {name: r, listener: main, pool: \(expected[0].scenario), settings: e2e, paths: [\(paths.joined(separator: ", "))]}
+                  - {name: r, listener: main, pool: \(expected[0].scenario), settings: e2e, paths: [\(backends.paths)]}
                 """)
             for (scenario, server, status, category) in expected {
                 let response = try harness.curl("/\(scenario)/x")
