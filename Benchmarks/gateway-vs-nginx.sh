@@ -302,9 +302,27 @@ run_wrk() {
     perf record -g -F 999 -p "${gwpid[$t]}" -o "$([[ $PROFILE = /* ]] && echo "$PROFILE" || echo "$start_dir/$PROFILE")" >/dev/null 2>&1 &
     perf_pid=$!
   fi
+  local strace_pid=""
+  if [[ -n "${SYSCALLS:-}" && -n "${gwpid[$t]}" && $scenario == "${PROFILE_SCENARIO:-keepalive-1k}" ]]; then
+    local traced=() p
+    for p in "${gwpid[$t]}" $(cat /proc/"${gwpid[$t]}"/task/*/children 2>/dev/null); do traced+=(-p "$p"); done
+    strace -f -c -o "syscalls.$t" "${traced[@]}" 2>/dev/null &
+    strace_pid=$!
+    sleep 0.5
+  fi
   run_bg wrk -t1 -c"$connections" -d"$duration" --latency "$@" -H "Host: ${host[$t]}" \
     "https://127.0.0.1:${port[$t]}/$path" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against $t"; }
   if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" || true; fi
+  if [[ -n "$strace_pid" ]]; then
+    kill -INT "$strace_pid" 2>/dev/null || true; wait "$strace_pid" || true
+    local requests
+    requests="$(awk '/ requests in / { print $1 }' "$out")"
+    echo "# system calls of $t during $scenario ($requests requests), per request:" >&2
+    # strace -c rows: % time, seconds, usecs/call, calls, [errors], syscall
+    awk -v n="$requests" '$1 ~ /^[0-9.]+$/ && $4 ~ /^[0-9]+$/ && n > 0 {
+        if ($NF == "total") total = $4; else printf "#   %-16s %6.2f\n", $NF, $4 / n }
+      END { if (n > 0) printf "#   %-16s %6.2f\n", "total", total / n }' "syscalls.$t" >&2
+  fi
   t1="$(ticks "${gwpid[$t]:-0}")"
   parsed="$(awk '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0

@@ -106,6 +106,51 @@ struct GatewayLifecycleTests {
         }
     }
 
+    @Test("Pipelined requests are answered in order, a slow one first; a request the parser refuses is 400 and closes")
+    func pipeliningAndParserErrors() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            let backend = try await echoBackend(harness, "valid")
+            try harness.start("""
+                pools:
+                  - {name: app, members: ["127.0.0.1:\(backend.port)"]}
+                backend-settings:
+                  - {name: e2e, host-name: backend.test}
+                rules:
+                  - {name: r, listener: main, pool: app, settings: e2e}
+                """)
+            func client() throws -> BackgroundProcess {
+                try BackgroundProcess("openssl", [
+                    "s_client", "-quiet", "-connect", "127.0.0.1:\(harness.port)", "-servername", "gateway.test",
+                    "-CAfile", dir.file("pki/root-ca.pem"), "-verify_return_error",
+                ], keepStandardInputOpen: true)
+            }
+            // Three requests in one write; the first is answered after 1.5 s, the last carries a body.
+            let pipelining = try client()
+            defer { pipelining.stop() }
+            pipelining.send("GET /slow/1 HTTP/1.1\r\nHost: gateway.test\r\n\r\nGET /p2 HTTP/1.1\r\nHost: gateway.test\r\n\r\n"
+                + "POST /p3 HTTP/1.1\r\nHost: gateway.test\r\nContent-Length: 5\r\n\r\nhello")
+            _ = try pipelining.waitFor("(POST /p3 HTTP/1.1)")
+            let output = pipelining.output
+            let order = ["GET /slow/1 HTTP/1.1", "GET /p2 HTTP/1.1", "POST /p3 HTTP/1.1"].compactMap {
+                output.range(of: $0)?.lowerBound
+            }
+            #expect(order.count == 3 && order == order.sorted(), "\(output)")
+            #expect(output.components(separatedBy: "HTTP/1.1 200 OK").count - 1 == 3, "\(output)")
+            #expect(backend.acceptedConnections == 1)
+
+            // Not HTTP: 400, and the gateway closes the connection (s_client exits on its own).
+            let garbage = try client()
+            defer { garbage.stop() }
+            garbage.send("NOT HTTP AT ALL\r\n\r\n")
+            #expect(try garbage.waitFor("(HTTP/1.1 400 Bad Request)") == "HTTP/1.1 400 Bad Request")
+            #expect(garbage.waitForExit(timeout: 10) != nil, "\(garbage.output)")
+            #expect(try harness.curl("/after").status == "200")
+            await backend.stop()
+        }
+    }
+
     @Test("A member that answers TLS with plain HTTP is 502 handshake-failed, and the gateway goes on serving")
     func plainHTTPMember() async throws {
         try await withTemporaryDirectory { dir in

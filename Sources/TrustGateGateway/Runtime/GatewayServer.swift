@@ -168,7 +168,12 @@ public final class GatewayServer: Sendable {
                     if let sslContext = context.current {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // No HTTPServerPipelineHandler or HTTPServerProtocolErrorHandler: ProxyHandler queues pipelined
+                    // requests and answers parser errors itself.
+                    try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes))
+                    )
                     var environment = environment
                     environment.boundPort = portBox.port
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(environment: environment))

@@ -13,6 +13,11 @@ import TrustGatePKI
 /// connection 502 `unreachable` (504 `timeout` when the connect timed out); no response within the request
 /// timeout 504. In a pool of several members a failed connection fails over to the next member; when none is
 /// allowed and reachable the client gets 503 with the latest member's category.
+///
+/// The handler also does what NIO's `HTTPServerPipelineHandler` and `HTTPServerProtocolErrorHandler` would: requests
+/// a client pipelines behind the one in progress wait their turn (reading stops only when more than 64 KiB of them
+/// wait, not after every request, which would cost two `epoll_ctl` calls per request), and a request the parser
+/// refuses is answered 400 and the connection closed.
 final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -77,6 +82,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var timer: Scheduled<Void>?
     private var timerFiresAt = NIODeadline.distantFuture
     private var exchangeCount = 0
+    /// From a request's head until its response has been written in full.
+    private var responsePending = false
+    /// Parts of requests the client pipelined behind the one in progress (RFC 9112 §9.3), in order.
+    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    private var pipelinedBytes = 0
+    private static let pipelineLimit = 65_536
 
     init(environment: Environment) {
         self.environment = environment
@@ -115,7 +126,18 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         reading = true
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if (responsePending && requestEnded) || !pipelined.isEmpty {
+            pipelined.append(part)
+            pipelinedBytes += Self.size(of: part)
+            if pipelinedBytes > Self.pipelineLimit { pauseClient() }
+            return
+        }
+        handle(part, context: context)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             begin(head, context: context)
         case .body(let buffer):
@@ -131,6 +153,43 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// The response in progress has been written in full: the next pipelined request, if any, goes.
+    private func responseComplete(context: ChannelHandlerContext) {
+        responsePending = false
+        while !(responsePending && requestEnded), let part = pipelined.popFirst() {
+            pipelinedBytes -= Self.size(of: part)
+            handle(part, context: context)
+        }
+        if pipelinedBytes <= Self.pipelineLimit { resumeClient() }
+        if !reading { flushUpstream() }
+    }
+
+    private static func size(of part: HTTPServerRequestPart) -> Int {
+        switch part {
+        case .head(let head): 256 + head.uri.utf8.count + head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        case .body(let buffer): buffer.readableBytes
+        case .end: 16
+        }
+    }
+
+    /// What `HTTPServerProtocolErrorHandler` does: a request the parser refuses gets 400 unless a response is
+    /// under way, and the connection is closed.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard error is HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        if !responseStarted, !responsePending {
+            pipelined.removeAll()
+            keepAlive = false
+            requestEnded = false
+            state = .discarding
+            respondError(.badRequest, category: "bad-request", log: nil)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
     /// The gateway is stopping: close now when idle, else after the response in flight.
     func beginDraining() {
         draining = true
@@ -140,6 +199,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         exchangeCount += 1
+        responsePending = true
         requestVersion = head.version
         keepAlive = head.isKeepAlive && !draining
         requestEnded = false
@@ -349,6 +409,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             resumeClient()
             if keepAlive {
                 context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+                responseComplete(context: context)
             } else {
                 context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { [channel = context.channel] _ in
                     channel.close(promise: nil)
@@ -386,7 +447,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func resumeClient() {
-        guard clientReadPaused else { return }
+        guard clientReadPaused, pipelinedBytes <= Self.pipelineLimit else { return }
         clientReadPaused = false
         setAutoRead(context?.channel, true)
     }
@@ -556,8 +617,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: requestVersion, status: status, headers: headers))),
                       promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
-            if closeAfter { channel.close(promise: nil) }
+        if closeAfter {
+            responsePending = false
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
+                channel.close(promise: nil)
+            }
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            responseComplete(context: context)
         }
     }
 

@@ -129,11 +129,15 @@ final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case TLSUserEvent.handshakeCompleted = event, !done {
-            done = true
-            promise.succeed()
+        guard case TLSUserEvent.handshakeCompleted = event, !done else {
+            context.fireUserInboundEventTriggered(event)
+            return
         }
+        done = true
+        promise.succeed()
         context.fireUserInboundEventTriggered(event)
+        // Out of the way of every read that follows.
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
