@@ -542,8 +542,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func upstreamHead(_ exchange: Exchange, hostName: String, context: ChannelHandlerContext) -> HTTPRequestHead {
         let head = exchange.head
         var headers = head.headers
-        Self.removeHopByHop(&headers)
-        headers.remove(name: "expect")
+        Self.removeHopByHop(&headers, alsoExpect: true)
         let originalHost = head.headers.first(name: "host") ?? ""
         let client = clientAddress
         // Most requests carry none of these: then they are only added (no scan per name).
@@ -565,16 +564,27 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         return HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: headers)
     }
 
-    /// RFC 9110 §7.6.1: connection-specific headers, and any the Connection header names, are not forwarded.
-    /// Transfer-Encoding stays: it frames the body the encoder on the other side writes.
-    static func removeHopByHop(_ headers: inout HTTPHeaders) {
-        // Most messages carry none: one pass over the names before any removal.
-        guard headers.contains(where: { isHopByHop($0.name) }) else { return }
-        let named = headers[canonicalForm: "connection"].map { $0.lowercased() }
-        for name in ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authenticate",
-                     "proxy-authorization"] + named where name != "transfer-encoding" {
-            headers.remove(name: name)
+    /// RFC 9110 §7.6.1: connection-specific headers, and any the Connection header names, are not forwarded
+    /// (nor Expect, from a request: the gateway answers it). Transfer-Encoding stays: it frames the body the
+    /// encoder on the other side writes. One pass over the names when there is nothing to remove (most
+    /// requests), two when there is (most responses carry `Connection: keep-alive`).
+    static func removeHopByHop(_ headers: inout HTTPHeaders, alsoExpect: Bool = false) {
+        func removable(_ name: String) -> Bool {
+            isHopByHop(name) || (alsoExpect && name.utf8.count == 6 && name.lowercased() == "expect")
         }
+        guard headers.contains(where: { removable($0.name) }) else { return }
+        // Names the Connection header lists beyond the fixed set (rare: usually it says keep-alive or close).
+        var named: [String] = []
+        for value in headers[canonicalForm: "connection"] {
+            let name = value.lowercased()
+            if name != "transfer-encoding", !isHopByHop(name), name != "close" { named.append(name) }
+        }
+        var kept = HTTPHeaders()
+        kept.reserveCapacity(headers.count)
+        for (name, value) in headers where !removable(name) && (named.isEmpty || !named.contains(name.lowercased())) {
+            kept.add(name: name, value: value)
+        }
+        headers = kept
     }
 
     /// X-Forwarded-* or X-Original-Host, the headers the gateway sets.
