@@ -151,6 +151,43 @@ struct GatewayLifecycleTests {
         }
     }
 
+    @Test("Framing through the gateway: chunked both ways, de-chunked for HTTP/1.0, HEAD, Expect: 100-continue")
+    func framing() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            let backend = try await echoBackend(harness, "valid")
+            try harness.start("""
+                threads: 1
+                pools:
+                  - {name: app, members: ["127.0.0.1:\(backend.port)"]}
+                backend-settings:
+                  - {name: e2e, host-name: backend.test}
+                rules:
+                  - {name: r, listener: main, pool: app, settings: e2e}
+                """)
+            try dir.write("upload.bin", text: String(repeating: "0123456789abcdef", count: 3200))  // 51,200 bytes
+            // A chunked response relayed as it came, to an HTTP/1.1 client.
+            let chunked = try harness.curl("/chunked/a", ["-i"])
+            #expect(chunked.status == "200" && chunked.body.lowercased().contains("transfer-encoding: chunked"), "\(chunked)")
+            #expect(chunked.body.contains("GET /chunked/a HTTP/1.1") && chunked.body.hasSuffix("body-bytes: 0\n"), "\(chunked)")
+            // The same to an HTTP/1.0 client: the data without the chunk framing, then the connection closes.
+            let old = try harness.curl("/chunked/b", ["-i", "--http1.0"])
+            #expect(old.status == "200" && !old.body.lowercased().contains("transfer-encoding"), "\(old)")
+            #expect(old.body.lowercased().contains("connection: close") && old.body.hasSuffix("body-bytes: 0\n"), "\(old)")
+            // A chunked upload, and one announced with Expect: 100-continue (answered by the gateway, not forwarded).
+            let up = try harness.curl("/up", ["-H", "Transfer-Encoding: chunked", "--data-binary", "@" + dir.file("upload.bin")])
+            #expect(up.status == "200" && up.body.contains("transfer-encoding: chunked") && up.body.contains("body-bytes: 51200"), "\(up)")
+            let expect = try harness.curl("/expect", ["-H", "Expect: 100-continue", "--data-binary", "@" + dir.file("upload.bin")])
+            #expect(expect.status == "200" && expect.body.contains("body-bytes: 51200") && !expect.body.contains("expect:"), "\(expect)")
+            // HEAD: the length of the body that a GET would get, and no body.
+            let head = try harness.curl("/h", ["-I"])
+            #expect(head.status == "200" && head.body.lowercased().contains("content-length:"), "\(head)")
+            #expect(backend.acceptedConnections == 1, "every exchange reused the one upstream connection")
+            await backend.stop()
+        }
+    }
+
     @Test("A member that answers TLS with plain HTTP is 502 handshake-failed, and the gateway goes on serving")
     func plainHTTPMember() async throws {
         try await withTemporaryDirectory { dir in

@@ -73,13 +73,14 @@ public final class EchoBackend: Sendable {
     }
 }
 
-/// Answers with the request line and headers; a path under `/slow/` is answered after 1.5 s (a request in
-/// flight, for drain tests).
+/// Answers with the request line, the headers and the number of body bytes received; a path under `/slow/` is
+/// answered after 1.5 s (a request in flight, for drain tests), one under `/chunked/` with a chunked body.
 final class EchoHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private var received = ""
+    private var bodyBytes = 0
     private var keepAlive = true
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -88,9 +89,11 @@ final class EchoHandler: ChannelInboundHandler {
             keepAlive = head.isKeepAlive
             received = "\(head.method) \(head.uri) \(head.version)\n"
                 + head.headers.map { "\($0.name.lowercased()): \($0.value)" }.joined(separator: "\n") + "\n"
-        case .body:
-            break
+            bodyBytes = 0
+        case .body(let buffer):
+            bodyBytes += buffer.readableBytes
         case .end:
+            received += "body-bytes: \(bodyBytes)\n"
             if received.contains(" /slow/") {
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 context.eventLoop.scheduleTask(in: .milliseconds(1500)) {
@@ -106,9 +109,17 @@ final class EchoHandler: ChannelInboundHandler {
     private func respond(context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
-        headers.add(name: "content-length", value: String(received.utf8.count))
+        let chunked = received.contains(" /chunked/")
+        if !chunked { headers.add(name: "content-length", value: String(received.utf8.count)) }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: received)))), promise: nil)
+        if chunked {  // no length: NIO frames the body in chunks, here two
+            let half = received.utf8.count / 2
+            for part in [received.utf8.prefix(half), received.utf8.dropFirst(half)] {
+                context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: part)))), promise: nil)
+            }
+        } else {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: received)))), promise: nil)
+        }
         let keepAlive = self.keepAlive
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
             if !keepAlive { channel.close(promise: nil) }

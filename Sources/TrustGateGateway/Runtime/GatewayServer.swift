@@ -168,12 +168,7 @@ public final class GatewayServer: Sendable {
                     if let sslContext = context.current {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
-                    // No HTTPServerPipelineHandler or HTTPServerProtocolErrorHandler: ProxyHandler queues pipelined
-                    // requests and answers parser errors itself.
-                    try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes))
-                    )
+                    // No HTTP codecs: ProxyHandler reads and writes HTTP/1.1 as bytes (HTTP1).
                     var environment = environment
                     environment.boundPort = portBox.port
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(environment: environment))

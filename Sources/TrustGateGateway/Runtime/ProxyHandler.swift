@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOHTTP1
 import TrustGateAllowList
 import TrustGatePKI
 
@@ -14,13 +13,28 @@ import TrustGatePKI
 /// timeout 504. In a pool of several members a failed connection fails over to the next member; when none is
 /// allowed and reachable the client gets 503 with the latest member's category.
 ///
-/// The handler also does what NIO's `HTTPServerPipelineHandler` and `HTTPServerProtocolErrorHandler` would: requests
-/// a client pipelines behind the one in progress wait their turn (reading stops only when more than 64 KiB of them
-/// wait, not after every request, which would cost two `epoll_ctl` calls per request), and a request the parser
-/// refuses is answered 400 and the connection closed.
+/// The data path is bytes (``HTTP1``): a head is parsed once and rewritten by copying the fields that stay, bodies
+/// are relayed as they arrive with their framing, and only where each message ends is tracked. Requests a client
+/// pipelines behind the one in progress wait their turn (reading stops only when more than 64 KiB of them wait),
+/// and a request the parser refuses is answered 400 (431, 501, 505 as the case is) and the connection closed.
 final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// A request as the parser cuts it from the byte stream.
+    enum RequestPart {
+        case head(HTTP1.Head)
+        /// Body bytes as they arrived, chunked framing included.
+        case body(ByteBuffer)
+        case end
+    }
+
+    /// A response as ``UpstreamResponseHandler`` cuts it from the backend's byte stream.
+    enum ResponsePart {
+        case head(HTTP1.Head, HTTP1.Framing)
+        case body(ByteBuffer)
+        case end
+    }
 
     struct Environment: Sendable {
         var gateway: String
@@ -34,7 +48,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private enum State {
         case idle
-        case connecting(buffered: [HTTPClientRequestPart], bytes: Int)
+        /// The request head (first) and body bytes wait for the connection.
+        case connecting(buffered: [ByteBuffer], bytes: Int)
         case forwarding(Channel)
         /// The rest of the request is dropped: an answer was already sent.
         case discarding
@@ -43,7 +58,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The request in progress and where it goes.
     private struct Exchange {
         var id: Int
-        var head: HTTPRequestHead
+        var head: HTTP1.Head
         var router: Router
         var route: Router.Route
         var member: GatewayConfiguration.Member
@@ -70,7 +85,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var clientNeedsFlush = false
     private var reading = false
     private var clientReadPaused = false
-    private var requestVersion = HTTPVersion.http1_1
+    private var requestMinorVersion = 1
     private var keepAlive = true
     private var requestEnded = true
     private var responseStarted = false
@@ -85,9 +100,16 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// From a request's head until its response has been written in full.
     private var responsePending = false
     /// Parts of requests the client pipelined behind the one in progress (RFC 9112 §9.3), in order.
-    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    private var pipelined = CircularBuffer<RequestPart>()
     private var pipelinedBytes = 0
     private static let pipelineLimit = 65_536
+    /// Where the parser is in the client's byte stream: a head, or the body of the request it began.
+    private var heads = HeadReader(request: true)
+    private var body: BodyReader?
+    /// A request the parser refused: nothing more is read.
+    private var refused = false
+    /// While the client connection closes after the response: the last write, which the close waits for.
+    private var lastWrite: EventLoopFuture<Void>?
 
     init(environment: Environment) {
         self.environment = environment
@@ -126,7 +148,55 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         reading = true
-        let part = unwrapInboundIn(data)
+        var buffer = unwrapInboundIn(data)
+        var slices: [ByteBuffer] = []
+        do throws(HTTP1.ParseError) {
+            while buffer.readableBytes > 0, !refused {
+                if body == nil {
+                    guard let bytes = try heads.take(&buffer) else { break }
+                    let head = try HTTP1.parse(bytes, request: true)
+                    let framing = try HTTP1.requestFraming(head)
+                    deliver(.head(head), context: context)
+                    if framing == .none {
+                        deliver(.end, context: context)
+                    } else {
+                        body = BodyReader(framing)
+                    }
+                } else if var reader = body {
+                    body = nil
+                    let done = try reader.read(&buffer, into: &slices)
+                    if !done { body = reader }
+                    for slice in slices { deliver(.body(slice), context: context) }
+                    slices.removeAll(keepingCapacity: true)
+                    if done { deliver(.end, context: context) }
+                }
+            }
+        } catch {
+            refuse(error, context: context)
+        }
+    }
+
+    /// The client sent something that is not HTTP/1.1: answered with the parser's status unless a response is
+    /// under way, and closed, as nginx does.
+    private func refuse(_ error: HTTP1.ParseError, context: ChannelHandlerContext) {
+        refused = true
+        pipelined.removeAll()
+        pipelinedBytes = 0
+        environment.logger.notice("refused a request", metadata: [
+            "gateway": "\(environment.gateway)", "client": "\(clientAddress)", "detail": "\(error)",
+        ])
+        if !responseStarted, !responsePending || isDiscarding {
+            keepAlive = false
+            requestEnded = false
+            state = .discarding
+            let status = error.status
+            respondError(code: status.code, reason: status.reason, category: "bad-request", log: nil)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    private func deliver(_ part: RequestPart, context: ChannelHandlerContext) {
         if (responsePending && requestEnded) || !pipelined.isEmpty {
             pipelined.append(part)
             pipelinedBytes += Self.size(of: part)
@@ -136,19 +206,22 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         handle(part, context: context)
     }
 
-    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    private func handle(_ part: RequestPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
             begin(head, context: context)
         case .body(let buffer):
-            forward(.body(.byteBuffer(buffer)))
-        case .end(let trailers):
+            forward(buffer)
+        case .end:
             requestEnded = true
-            if case .discarding = state {
+            switch state {
+            case .discarding:
                 state = .idle
                 if draining { context.close(promise: nil) }
-            } else {
-                forward(.end(trailers))
+            case .forwarding:
+                flushUpstream()
+            case .connecting, .idle:
+                break
             }
         }
     }
@@ -164,29 +237,15 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         if !reading { flushUpstream() }
     }
 
-    private static func size(of part: HTTPServerRequestPart) -> Int {
-        switch part {
-        case .head(let head): 256 + head.uri.utf8.count + head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
-        case .body(let buffer): buffer.readableBytes
-        case .end: 16
-        }
+    private var isDiscarding: Bool {
+        if case .discarding = state { true } else { false }
     }
 
-    /// What `HTTPServerProtocolErrorHandler` does: a request the parser refuses gets 400 unless a response is
-    /// under way, and the connection is closed.
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        guard error is HTTPParserError else {
-            context.fireErrorCaught(error)
-            return
-        }
-        if !responseStarted, !responsePending {
-            pipelined.removeAll()
-            keepAlive = false
-            requestEnded = false
-            state = .discarding
-            respondError(.badRequest, category: "bad-request", log: nil)
-        } else {
-            context.close(promise: nil)
+    private static func size(of part: RequestPart) -> Int {
+        switch part {
+        case .head(let head): 256 + head.bytes.count + 32 * head.fields.count
+        case .body(let buffer): buffer.readableBytes
+        case .end: 16
         }
     }
 
@@ -197,33 +256,37 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         if case .idle = state, requestEnded, !responseStarted { context?.close(promise: nil) }
     }
 
-    private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func begin(_ head: HTTP1.Head, context: ChannelHandlerContext) {
         exchangeCount += 1
         responsePending = true
-        requestVersion = head.version
+        requestMinorVersion = head.minorVersion
         keepAlive = head.isKeepAlive && !draining
         requestEnded = false
         responseStarted = false
+        lastWrite = nil
         closeUpstream()
         let router = environment.routes.current
-        guard let route = router.route(listener: environment.listener.name, path: head.uri) else {
+        let target = head.target
+        guard let route = router.route(listener: environment.listener.name, path: target) else {
             exchange = nil
             state = .discarding
-            respondError(.notFound, category: "no-route", log: "no rule routes \(head.uri)")
+            respondError(code: 404, reason: "Not Found", category: "no-route", log: "no rule routes \(target)")
             return
         }
         // Expect: 100-continue is answered here, as nginx does: the gateway is ready for the body; the backend
         // gets the request without the expectation.
-        if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
-            context.writeAndFlush(
-                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil
-            )
+        if head.minorVersion == 1, head.has(.expect),
+            head.values(.expect).contains(where: { $0.lowercased() == "100-continue" })
+        {
+            var interim = context.channel.allocator.buffer(capacity: 25)
+            interim.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
+            context.writeAndFlush(wrapOutboundOut(interim), promise: nil)
         }
         switch router.pick(route.pool) {
         case .noneAvailable(let category):
             exchange = nil
             state = .discarding
-            respondError(.serviceUnavailable, category: category,
+            respondError(code: 503, reason: "Service Unavailable", category: category,
                          log: "no member of pool \(route.pool.name) is allowed and reachable")
         case .member(let member):
             let exchange = Exchange(id: exchangeCount, head: head, router: router, route: route, member: member)
@@ -235,22 +298,25 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Sends the request head to the exchange's member: on an idle pooled connection when there is one, else on
     /// a new connection (the parts that arrive meanwhile are buffered).
-    private func send(_ exchange: Exchange, buffered: [HTTPClientRequestPart], bytes: Int, context: ChannelHandlerContext) {
+    private func send(_ exchange: Exchange, buffered: [ByteBuffer], bytes: Int, context: ChannelHandlerContext) {
         let settings = exchange.route.settings
         let hostName = settings.hostName(for: exchange.member)
         let key = UpstreamPool.Key(
             eventLoop: ObjectIdentifier(context.eventLoop), target: exchange.target, hostName: hostName,
             scheme: settings.scheme, trust: settings.trust
         )
-        let head = HTTPClientRequestPart.head(upstreamHead(exchange, hostName: hostName, context: context))
+        let head = upstreamHead(exchange, hostName: hostName, context: context)
+        let toHEAD = exchange.head.isHEAD
+        let dechunk = requestMinorVersion == 0
         let connector = environment.connector
         if !exchange.avoidPool, let link = connector.pool.take(key, allowListVersion: connector.allowListVersion) {
             attach(link)
+            link.handler.expectResponse(toHEAD: toHEAD, dechunk: dechunk)
             self.exchange?.fromPool = true
             state = .forwarding(link.channel)
             link.channel.write(head, promise: nil)
             for part in buffered {
-                if case .body = part { self.exchange?.bodySent = true }
+                self.exchange?.bodySent = true
                 link.channel.write(part, promise: nil)
             }
             upstreamNeedsFlush = true
@@ -264,6 +330,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         let pool = environment.connector.pool
         let handler = NIOLoopBound(UpstreamResponseHandler(), eventLoop: eventLoop)
         handler.value.owner = self
+        handler.value.expectResponse(toHEAD: toHEAD, dechunk: dechunk)
         environment.connector.connect(member: exchange.member, settings: settings, eventLoop: eventLoop) { channel in
             channel.closeFuture.whenComplete { _ in pool.forget(channel, key: key) }
             return channel.eventLoop.makeCompletedFuture {
@@ -300,8 +367,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .success(let link):
             attach(link)
             state = .forwarding(link.channel)
-            for part in buffered {
-                if case .body = part { self.exchange?.bodySent = true }
+            for (index, part) in buffered.enumerated() {
+                if index > 0 { self.exchange?.bodySent = true }
                 link.channel.write(part, promise: nil)
             }
             link.channel.flush()
@@ -323,48 +390,52 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                     send(next, buffered: Array(buffered.dropFirst()), bytes: bytes, context: context)
                     return
                 }
-                finish(with: .serviceUnavailable, category: category,
-                       log: "\(detail); no other member of pool \(pool.name) is allowed and reachable")
+                finish(code: 503, reason: "Service Unavailable", category: category,
+                       log: "\(detail ?? category); no other member of pool \(pool.name) is allowed and reachable")
             } else {
-                finish(with: status, category: category, log: detail)
+                finish(code: status.code, reason: status.reason, category: category, log: detail)
             }
         }
     }
 
     /// The status, reason category and log detail for a failed upstream connection.
-    private func describe(_ error: Error, exchange: Exchange) -> (HTTPResponseStatus, String, String?) {
+    private typealias Status = (code: Int, reason: String)
+    private static let badGateway: Status = (502, "Bad Gateway")
+    private static let gatewayTimeout: Status = (504, "Gateway Timeout")
+
+    private func describe(_ error: Error, exchange: Exchange) -> (Status, String, String?) {
         switch error {
         case UpstreamConnector.Failure.rejected(let verdict):
             logRejection(verdict, exchange: exchange)
-            return (.badGateway, verdict.category.rawValue, nil)
+            return (Self.badGateway, verdict.category.rawValue, nil)
         case UpstreamConnector.Failure.timeout(let detail):
-            return (.gatewayTimeout, ReasonCategory.timeout.rawValue, detail)
+            return (Self.gatewayTimeout, ReasonCategory.timeout.rawValue, detail)
         case UpstreamConnector.Failure.unreachable(let detail):
-            return (.badGateway, ReasonCategory.unreachable.rawValue, detail)
+            return (Self.badGateway, ReasonCategory.unreachable.rawValue, detail)
         default:
-            return (.badGateway, ReasonCategory.handshakeFailed.rawValue, "\(error)")
+            return (Self.badGateway, ReasonCategory.handshakeFailed.rawValue, "\(error)")
         }
     }
 
-    private func finish(with status: HTTPResponseStatus, category: String, log: String?) {
+    private func finish(code: Int, reason: String, category: String, log: String?) {
         responseDeadline = nil
         state = requestEnded ? .idle : .discarding
-        respondError(status, category: category, log: log)
+        respondError(code: code, reason: reason, category: category, log: log)
     }
 
-    private func forward(_ part: HTTPClientRequestPart) {
+    /// Request body bytes, as the client framed them.
+    private func forward(_ buffer: ByteBuffer) {
         switch state {
         case .connecting(var buffered, var bytes):
-            buffered.append(part)
-            if case .body(.byteBuffer(let buffer)) = part { bytes += buffer.readableBytes }
+            buffered.append(buffer)
+            bytes += buffer.readableBytes
             state = .connecting(buffered: buffered, bytes: bytes)
             // Hold the client while the backend is not there yet: at most ~64 KiB waits in memory.
             if bytes > 65_536 { pauseClient() }
         case .forwarding(let channel):
-            if case .body = part { exchange?.bodySent = true }
-            channel.write(part, promise: nil)
+            exchange?.bodySent = true
+            channel.write(buffer, promise: nil)
             upstreamNeedsFlush = true
-            if case .end = part { flushUpstream() }
             // Backpressure: a slow backend stops us reading the client until its buffer drains.
             if !channel.isWritable { pauseClient() }
         case .idle, .discarding:
@@ -374,25 +445,36 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: Responses from the upstream (same event loop)
 
-    func upstreamResponse(_ part: HTTPClientResponsePart) {
+    func upstreamResponse(_ part: ResponsePart) {
         guard let context else { return }
         switch part {
-        case .head(let head):
+        case .head(let head, let framing):
             responseDeadline = nil
             responseStarted = true
-            upstreamKeepAlive = head.isKeepAlive
-            var headers = head.headers
-            Self.removeHopByHop(&headers)
-            if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
-            let response = HTTPResponseHead(version: requestVersion, status: head.status, headers: headers)
-            context.write(wrapOutboundOut(.head(response)), promise: nil)
-            clientNeedsFlush = true
+            upstreamKeepAlive = head.isKeepAlive && framing != .untilClose
+            // A body that ends when the backend closes, or a chunked one an HTTP/1.0 client gets without its
+            // framing, has no length the client could see: the client connection closes after it.
+            let dechunked = framing == .chunked && requestMinorVersion == 0
+            if framing == .untilClose || dechunked { keepAlive = false }
+            var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 64)
+            buffer.writeStaticString("HTTP/1.1 ")
+            buffer.writeBytes(head.bytes[head.first])
+            buffer.writeStaticString(" ")
+            buffer.writeBytes(head.bytes[head.second])
+            buffer.writeStaticString("\r\n")
+            head.writeFields(into: &buffer) { $0.kind.isHopByHop || (dechunked && $0.kind == .transferEncoding) }
+            if !keepAlive {
+                buffer.writeStaticString("Connection: close\r\n")
+            } else if requestMinorVersion == 0 {
+                buffer.writeStaticString("Connection: keep-alive\r\n")
+            }
+            buffer.writeStaticString("\r\n")
+            writeToClient(buffer, context: context)
         case .body(let buffer):
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            clientNeedsFlush = true
+            writeToClient(buffer, context: context)
             // Backpressure: a slow client stops us reading the backend until its buffer drains.
             if !context.channel.isWritable { pauseUpstream() }
-        case .end(let trailers):
+        case .end:
             clientNeedsFlush = false
             responseStarted = false
             if requestEnded {
@@ -407,14 +489,40 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             exchange = nil
             resumeClient()
+            context.flush()
             if keepAlive {
-                context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
                 responseComplete(context: context)
             } else {
-                context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { [channel = context.channel] _ in
+                let channel = context.channel
+                if let lastWrite {
+                    lastWrite.whenComplete { _ in channel.close(promise: nil) }
+                } else {
                     channel.close(promise: nil)
                 }
             }
+        }
+    }
+
+    /// A write to the client; when the connection closes after this response, the close waits for the last one.
+    private func writeToClient(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        if keepAlive {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        } else {
+            lastWrite = context.write(wrapOutboundOut(buffer))
+        }
+        clientNeedsFlush = true
+    }
+
+    /// The backend sent something that is not a valid response: the connection is closed, and the client gets
+    /// 502 unless the response had already begun (then its connection closes too, as for a cut-short response).
+    func upstreamProtocolError(_ error: HTTP1.ParseError, channel: Channel) {
+        guard upstream?.channel === channel, let exchange else { return }
+        closeUpstream()
+        if responseStarted {
+            context?.close(promise: nil)
+        } else {
+            finish(code: 502, reason: "Bad Gateway", category: "bad-response",
+                   log: "\(exchange.target) sent an invalid response: \(error)")
         }
     }
 
@@ -473,11 +581,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             again.avoidPool = true
             self.exchange = again
             send(again, buffered: [], bytes: 0, context: context)
-            if requestEnded, case .connecting(let buffered, let bytes) = state {
-                state = .connecting(buffered: buffered + [.end(nil)], bytes: bytes)
-            }
         } else {
-            finish(with: .badGateway, category: ReasonCategory.unreachable.rawValue,
+            finish(code: 502, reason: "Bad Gateway", category: ReasonCategory.unreachable.rawValue,
                    log: "\(exchange.target) closed the connection before answering")
         }
     }
@@ -535,105 +640,75 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         responseDeadline = nil
         closeUpstream()
-        finish(with: .gatewayTimeout, category: ReasonCategory.timeout.rawValue,
+        finish(code: 504, reason: "Gateway Timeout", category: ReasonCategory.timeout.rawValue,
                log: "no response from \(exchange.target) (pool \(exchange.route.pool.name)) within \(Int(exchange.route.settings.requestTimeout)) s")
     }
 
-    private func upstreamHead(_ exchange: Exchange, hostName: String, context: ChannelHandlerContext) -> HTTPRequestHead {
+    /// The request head as the backend gets it: HTTP/1.1; the fields the client sent except hop-by-hop ones,
+    /// Expect and its own X-Forwarded-* (whose values the gateway's replace, X-Forwarded-For appended to);
+    /// Host naming the backend; and the X-Forwarded-* set.
+    private func upstreamHead(_ exchange: Exchange, hostName: String, context: ChannelHandlerContext) -> ByteBuffer {
         let head = exchange.head
-        var headers = head.headers
-        Self.removeHopByHop(&headers, alsoExpect: true)
-        let originalHost = head.headers.first(name: "host") ?? ""
-        let client = clientAddress
-        // Most requests carry none of these: then they are only added (no scan per name).
-        let carried = headers.contains { $0.name.utf8.count >= 15 && Self.isForwardingHeader($0.name) }
-        let forwardedFor = carried ? headers[canonicalForm: "x-forwarded-for"].joined(separator: ", ") : ""
-        let forwarding = [
-            ("x-forwarded-for", forwardedFor.isEmpty ? client : "\(forwardedFor), \(client)"),
-            ("x-forwarded-proto", environment.listener.scheme.rawValue), ("x-forwarded-port", boundPort),
-            ("x-forwarded-host", originalHost), ("x-original-host", originalHost),
-        ]
-        for (name, value) in forwarding {
-            if carried { headers.replaceOrAdd(name: name, value: value) } else { headers.add(name: name, value: value) }
-        }
+        let originalHost = head.fields.first { $0.kind == .host }.map { head.string($0.value) } ?? ""
+        let forwardedFor = head.has(.xForwardedFor) ? head.values(.xForwardedFor).joined(separator: ", ") + ", " : ""
         let settings = exchange.route.settings
         let port = settings.port(for: exchange.member)
         let defaultPort = settings.scheme == .https ? 443 : 80
         let shownHost = hostName.utf8.contains(UInt8(ascii: ":")) ? "[\(hostName)]" : hostName
-        headers.replaceOrAdd(name: "host", value: port == defaultPort ? shownHost : "\(shownHost):\(port)")
-        return HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: headers)
+
+        var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 256)
+        buffer.writeBytes(head.bytes[head.first])
+        buffer.writeStaticString(" ")
+        buffer.writeBytes(head.bytes[head.second])
+        buffer.writeStaticString(" HTTP/1.1\r\nHost: ")
+        buffer.writeString(shownHost)
+        if port != defaultPort {
+            buffer.writeStaticString(":")
+            buffer.writeString(String(port))
+        }
+        buffer.writeStaticString("\r\n")
+        head.writeFields(into: &buffer) { field in
+            field.kind != .other && field.kind != .transferEncoding && field.kind != .contentLength
+        }
+        buffer.writeStaticString("X-Forwarded-For: ")
+        buffer.writeString(forwardedFor)
+        buffer.writeString(clientAddress)
+        buffer.writeStaticString("\r\nX-Forwarded-Proto: ")
+        buffer.writeString(environment.listener.scheme.rawValue)
+        buffer.writeStaticString("\r\nX-Forwarded-Port: ")
+        buffer.writeString(boundPort)
+        buffer.writeStaticString("\r\nX-Forwarded-Host: ")
+        buffer.writeString(originalHost)
+        buffer.writeStaticString("\r\nX-Original-Host: ")
+        buffer.writeString(originalHost)
+        buffer.writeStaticString("\r\n\r\n")
+        return buffer
     }
 
-    /// RFC 9110 §7.6.1: connection-specific headers, and any the Connection header names, are not forwarded
-    /// (nor Expect, from a request: the gateway answers it). Transfer-Encoding stays: it frames the body the
-    /// encoder on the other side writes. One pass over the names when there is nothing to remove (most
-    /// requests), two when there is (most responses carry `Connection: keep-alive`).
-    static func removeHopByHop(_ headers: inout HTTPHeaders, alsoExpect: Bool = false) {
-        func removable(_ name: String) -> Bool {
-            isHopByHop(name) || (alsoExpect && name.utf8.count == 6 && name.lowercased() == "expect")
-        }
-        guard headers.contains(where: { removable($0.name) }) else { return }
-        // Names the Connection header lists beyond the fixed set (rare: usually it says keep-alive or close).
-        var named: [String] = []
-        for value in headers[canonicalForm: "connection"] {
-            let name = value.lowercased()
-            if name != "transfer-encoding", !isHopByHop(name), name != "close" { named.append(name) }
-        }
-        var kept = HTTPHeaders()
-        kept.reserveCapacity(headers.count)
-        for (name, value) in headers where !removable(name) && (named.isEmpty || !named.contains(name.lowercased())) {
-            kept.add(name: name, value: value)
-        }
-        headers = kept
-    }
-
-    /// X-Forwarded-* or X-Original-Host, the headers the gateway sets.
-    private static func isForwardingHeader(_ name: String) -> Bool {
-        let lower = name.lowercased()
-        return lower.hasPrefix("x-forwarded-") || lower == "x-original-host"
-    }
-
-    private static let hopByHop: [[UInt8]] = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authenticate",
-        "proxy-authorization",
-    ].map { Array($0.utf8) }
-
-    /// Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authenticate, Proxy-Authorization
-    /// (compared as ASCII without case, without allocating).
-    private static func isHopByHop(_ name: String) -> Bool {
-        let utf8 = name.utf8
-        for candidate in hopByHop where candidate.count == utf8.count {
-            if zip(utf8, candidate).allSatisfy({ ($0 | 0x20) == $1 }) { return true }
-        }
-        return false
-    }
-
-    private func respondError(_ status: HTTPResponseStatus, category: String, log: String?) {
+    private func respondError(code: Int, reason: String, category: String, log: String?) {
         guard let context else { return }
         if let log {
             environment.logger.warning("upstream failed", metadata: [
-                "gateway": "\(environment.gateway)", "status": "\(status.code)", "category": "\(category)",
+                "gateway": "\(environment.gateway)", "status": "\(code)", "category": "\(category)",
                 "detail": "\(log)",
             ])
         }
         exchange = nil
-        let body = "\(status.code) \(status.reasonPhrase): \(category)\n"
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
-        headers.add(name: "content-length", value: String(body.utf8.count))
-        headers.add(name: "x-trustgate-reason", value: category)
+        let body = "\(code) \(reason): \(category)\n"
         let closeAfter = !keepAlive || !requestEnded
-        if closeAfter { headers.add(name: "connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: requestVersion, status: status, headers: headers))),
-                      promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        buffer.writeString("HTTP/1.1 \(code) \(reason)\r\ncontent-type: text/plain; charset=utf-8\r\n")
+        buffer.writeString("content-length: \(body.utf8.count)\r\nx-trustgate-reason: \(category)\r\n")
+        if closeAfter { buffer.writeStaticString("connection: close\r\n") }
+        buffer.writeStaticString("\r\n")
+        buffer.writeString(body)
         if closeAfter {
             responsePending = false
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { [channel = context.channel] _ in
                 channel.close(promise: nil)
             }
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             responseComplete(context: context)
         }
     }
@@ -651,23 +726,78 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Hands an upstream connection's response parts to the client connection that holds it (same event loop).
-/// While the connection idles in the pool it has no owner: anything the backend sends then is a protocol error
-/// and closes the connection.
+/// Cuts the backend's responses out of its byte stream and hands their parts to the client connection that holds
+/// the upstream connection (same event loop). Informational (1xx) responses are not relayed. While the connection
+/// idles in the pool it has no owner: anything the backend sends then is a protocol error and closes it.
 final class UpstreamResponseHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
 
     var owner: ProxyHandler?
+    private var heads = HeadReader(request: false)
+    private var body: BodyReader?
+    private var framing = HTTP1.Framing.none
+    /// Whether a response is awaited, and how to read it.
+    private var awaiting = false
+    private var toHEAD = false
+    private var dechunk = false
+
+    /// A request has been sent: its response is read next.
+    func expectResponse(toHEAD: Bool, dechunk: Bool) {
+        awaiting = true
+        self.toHEAD = toHEAD
+        self.dechunk = dechunk
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let owner {
-            owner.upstreamResponse(unwrapInboundIn(data))
-        } else {
+        var buffer = unwrapInboundIn(data)
+        var slices: [ByteBuffer] = []
+        do throws(HTTP1.ParseError) {
+            while buffer.readableBytes > 0 {
+                guard let owner, awaiting else {
+                    context.close(promise: nil)  // nothing was asked
+                    return
+                }
+                if body == nil {
+                    guard let bytes = try heads.take(&buffer) else { return }
+                    let head = try HTTP1.parse(bytes, request: false)
+                    if head.status == 101 { throw HTTP1.ParseError.malformed("101 Switching Protocols") }
+                    if head.status < 200 { continue }  // 100 Continue, 103 Early Hints: not relayed
+                    framing = try HTTP1.responseFraming(head, toHEAD: toHEAD)
+                    if framing == .none {
+                        awaiting = false
+                        owner.upstreamResponse(.head(head, framing))
+                        owner.upstreamResponse(.end)
+                    } else {
+                        body = BodyReader(framing, dechunk: dechunk)
+                        owner.upstreamResponse(.head(head, framing))
+                    }
+                } else if var reader = body {
+                    body = nil
+                    let done = try reader.read(&buffer, into: &slices)
+                    if !done { body = reader }
+                    for slice in slices { owner.upstreamResponse(.body(slice)) }
+                    slices.removeAll(keepingCapacity: true)
+                    if done {
+                        awaiting = false
+                        owner.upstreamResponse(.end)
+                    }
+                }
+            }
+        } catch {
+            let owner = self.owner
+            self.owner = nil
+            owner?.upstreamProtocolError(error, channel: context.channel)
             context.close(promise: nil)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A body that runs until the backend closes ends here.
+        if body != nil, framing == .untilClose, let owner {
+            body = nil
+            awaiting = false
+            owner.upstreamResponse(.end)
+        }
         let owner = self.owner
         self.owner = nil
         owner?.upstreamClosed(context.channel)

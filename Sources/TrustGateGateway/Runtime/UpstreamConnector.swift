@@ -82,7 +82,6 @@ final class UpstreamConnector: Sendable {
                     } else {
                         handshake.succeed()
                     }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return responseHandler(channel)
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
