@@ -86,6 +86,41 @@ enum HTTP1 {
         }
     }
 
+    /// The tokens of the Connection fields: close, keep-alive, and the names of other fields that are
+    /// connection-specific (RFC 9110 §7.6.1), lowercased; usually there are none.
+    struct ConnectionOptions {
+        var close = false
+        var keepAlive = false
+        var otherNames: [String] = []
+
+        init() {}
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>, _ fields: [Field]) {
+            for field in fields where field.kind == .connection {
+                for token in bytes[field.value].split(separator: UInt8(ascii: ",")) {
+                    var token = token[...]
+                    while let first = token.first, first == 0x20 || first == 0x09 { token = token.dropFirst() }
+                    while let last = token.last, last == 0x20 || last == 0x09 { token = token.dropLast() }
+                    guard !token.isEmpty else { continue }
+                    let name = UnsafeBufferPointer(rebasing: token)
+                    if HTTP1.equalsLowercase(name, "close") {
+                        close = true
+                    } else if HTTP1.equalsLowercase(name, "keep-alive") {
+                        keepAlive = true
+                    } else if !FieldKind.classify(name).isHopByHop, !HTTP1.equalsLowercase(name, "transfer-encoding") {
+                        otherNames.append(String(decoding: name, as: UTF8.self).lowercased())
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether `bytes` is `lowercase` in ASCII without regard to case.
+    static func equalsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        return lowercase.withUTF8Buffer { zip(bytes, $0).allSatisfy { ($0 | 0x20) == $1 } }
+    }
+
     struct Field {
         var name: Range<Int>
         var value: Range<Int>
@@ -113,30 +148,15 @@ enum HTTP1 {
 
         func has(_ kind: FieldKind) -> Bool { fields.contains { $0.kind == kind } }
 
-        /// The comma-separated tokens of every Connection field, lowercased.
-        var connectionTokens: [String] {
-            guard has(.connection) else { return [] }
-            return values(.connection).flatMap { $0.split(separator: ",") }
-                .map { $0.trimmingASCIIWhitespace().lowercased() }.filter { !$0.isEmpty }
-        }
+        /// What the Connection fields say (read once, at parse time).
+        let connection: ConnectionOptions
 
         /// HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
-        var isKeepAlive: Bool {
-            let tokens = connectionTokens
-            return minorVersion == 1 ? !tokens.contains("close") : tokens.contains("keep-alive")
-        }
-
-        /// Names the Connection field lists beyond the fixed hop-by-hop set (rare), which are not forwarded either.
-        var extraConnectionNames: Set<String> {
-            Set(connectionTokens.filter { token in
-                token != "close" && token != "transfer-encoding"
-                    && token.utf8.withContiguousStorageIfAvailable({ FieldKind.classify($0) }).map { !$0.isHopByHop } ?? true
-            })
-        }
+        var isKeepAlive: Bool { minorVersion == 1 ? !connection.close : connection.keepAlive }
 
         /// Appends the fields to `buffer` as `name: value` lines, except those `drop` refuses.
         func writeFields(into buffer: inout ByteBuffer, dropping drop: (Field) -> Bool) {
-            let extra = extraConnectionNames
+            let extra = connection.otherNames
             for field in fields where !drop(field) {
                 if !extra.isEmpty, extra.contains(string(field.name).lowercased()) { continue }
                 buffer.writeBytes(bytes[field.name])
@@ -177,11 +197,15 @@ enum HTTP1 {
             let parts = try startLine(buffer, line, request: request)
             var fields: [Field] = []
             fields.reserveCapacity(lines.count - 2)
+            var connection = false
             for line in lines.dropFirst().dropLast() {
-                fields.append(try field(buffer, line))
+                let field = try field(buffer, line)
+                connection = connection || field.kind == .connection
+                fields.append(field)
             }
             return Head(bytes: bytes, first: parts.first, second: parts.second, status: parts.status,
-                        minorVersion: parts.minor, fields: fields)
+                        minorVersion: parts.minor, fields: fields,
+                        connection: connection ? ConnectionOptions(buffer, fields) : ConnectionOptions())
         }
     }
 
@@ -285,14 +309,19 @@ enum HTTP1 {
     /// Content-Length: one value, or a list of one value repeated; digits only.
     private static func contentLength(_ head: Head) throws(ParseError) -> Int? {
         var length: Int?
-        for value in head.values(.contentLength) {
-            for item in value.split(separator: ",", omittingEmptySubsequences: false) {
-                let digits = item.trimmingASCIIWhitespace()
-                guard !digits.isEmpty, digits.utf8.count <= 18, digits.utf8.allSatisfy({ $0.isDigit }),
-                    let parsed = Int(digits)
+        for field in head.fields where field.kind == .contentLength {
+            for item in head.bytes[field.value].split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+                var value = 0
+                var digits = 0
+                for byte in item where byte != 0x20 && byte != 0x09 {
+                    guard byte.isDigit, digits < 18 else { throw .malformed("bad Content-Length") }
+                    value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                    digits += 1
+                }
+                guard digits > 0, item.drop(while: { $0 == 0x20 || $0 == 0x09 }).prefix(while: { $0.isDigit }).count == digits
                 else { throw .malformed("bad Content-Length") }
-                guard length == nil || length == parsed else { throw .malformed("conflicting Content-Length") }
-                length = parsed
+                guard length == nil || length == value else { throw .malformed("conflicting Content-Length") }
+                length = value
             }
         }
         return length

@@ -12,11 +12,32 @@ final class UpstreamPool: Sendable {
     /// What makes two connections interchangeable: the same loop, backend address, expected name (SNI and
     /// certificate check), protocol and trust mode.
     struct Key: Hashable, Sendable {
-        var eventLoop: ObjectIdentifier
-        var target: String
-        var hostName: String
-        var scheme: GatewayConfiguration.Scheme
-        var trust: TrustMode
+        let eventLoop: ObjectIdentifier
+        let target: String
+        let hostName: String
+        let scheme: GatewayConfiguration.Scheme
+        let trust: TrustMode
+        /// Hashed once when made: a key is looked up when a connection is taken and again when it is put back.
+        private let hash: Int
+
+        init(eventLoop: ObjectIdentifier, target: String, hostName: String, scheme: GatewayConfiguration.Scheme, trust: TrustMode) {
+            self.eventLoop = eventLoop
+            self.target = target
+            self.hostName = hostName
+            self.scheme = scheme
+            self.trust = trust
+            var hasher = Hasher()
+            hasher.combine(eventLoop)
+            hasher.combine(target)
+            hasher.combine(hostName)
+            hasher.combine(scheme)
+            hasher.combine(trust)
+            hash = hasher.finalize()
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(hash)
+        }
     }
 
     private struct Idle {
