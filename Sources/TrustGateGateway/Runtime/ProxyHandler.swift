@@ -108,6 +108,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var body: BodyReader?
     /// A request the parser refused: nothing more is read.
     private var refused = false
+    /// A response head waiting for the first body bytes, to go out with them.
+    private var heldHead: ByteBuffer?
     /// While the client connection closes after the response: the last write, which the close waits for.
     private var lastWrite: EventLoopFuture<Void>?
 
@@ -264,6 +266,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         requestEnded = false
         responseStarted = false
         lastWrite = nil
+        heldHead = nil
         closeUpstream()
         let router = environment.routes.current
         let target = head.target
@@ -469,12 +472,25 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                 buffer.writeStaticString("Connection: keep-alive\r\n")
             }
             buffer.writeStaticString("\r\n")
-            writeToClient(buffer, context: context)
+            // Held until the first body bytes, which usually came in the same read: one write, one TLS record.
+            heldHead = buffer
         case .body(let buffer):
-            writeToClient(buffer, context: context)
+            if var head = heldHead {
+                heldHead = nil
+                if head.readableBytes + buffer.readableBytes <= 16_384 {
+                    head.writeImmutableBuffer(buffer)
+                    writeToClient(head, context: context)
+                } else {
+                    writeToClient(head, context: context)
+                    writeToClient(buffer, context: context)
+                }
+            } else {
+                writeToClient(buffer, context: context)
+            }
             // Backpressure: a slow client stops us reading the backend until its buffer drains.
             if !context.channel.isWritable { pauseUpstream() }
         case .end:
+            writeHeldHead(context: context)
             clientNeedsFlush = false
             responseStarted = false
             if requestEnded {
@@ -503,6 +519,13 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    private func writeHeldHead(context: ChannelHandlerContext) {
+        if let head = heldHead {
+            heldHead = nil
+            writeToClient(head, context: context)
+        }
+    }
+
     /// A write to the client; when the connection closes after this response, the close waits for the last one.
     private func writeToClient(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
         if keepAlive {
@@ -528,6 +551,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The end of a batch of reads from the backend: what was written to the client goes out in one flush.
     func upstreamReadComplete() {
+        if let context { writeHeldHead(context: context) }
         if clientNeedsFlush, let context {
             clientNeedsFlush = false
             context.flush()

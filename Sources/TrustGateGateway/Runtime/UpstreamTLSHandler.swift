@@ -246,6 +246,8 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if count > 0 {
                 produced = true
                 context.fireChannelRead(wrapInboundOut(buffer))
+                // Nothing more arrived and OpenSSL holds nothing: no SSL_read that can only say WANT_READ.
+                if network.inbound == nil, SSL_has_pending(ssl) == 0 { break }
                 continue
             }
             spare = buffer
