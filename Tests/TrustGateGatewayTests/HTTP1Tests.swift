@@ -87,6 +87,22 @@ struct HTTP1Tests {
         #expect(String(buffer: buffer) == "Host: a.test\r\nTransfer-Encoding: chunked\r\nAccept: */*\r\n")
     }
 
+    @Test("The client's response head: HTTP/1.1, no hop-by-hop fields, one framing, Connection as the client goes on")
+    func clientHead() throws {
+        func written(_ text: String, keepAlive: Bool = true, minor: Int = 1) throws -> String {
+            let parsed = try head(text, request: false)
+            var buffer = ByteBuffer()
+            ProxyHandler.writeClientHead(parsed, framing: try HTTP1.responseFraming(parsed, toHEAD: false),
+                                         keepAlive: keepAlive, clientMinorVersion: minor, into: &buffer)
+            return String(buffer: buffer)
+        }
+        let both = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\nETag: x\r\n\r\n"
+        #expect(try written(both) == "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nETag: x\r\n\r\n")
+        #expect(try written(both, keepAlive: false, minor: 0) == "HTTP/1.1 200 OK\r\nETag: x\r\nConnection: close\r\n\r\n")
+        #expect(try written("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n", minor: 0)
+            == "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n")
+    }
+
     @Test("Heads split across reads, with empty lines before them and the next message behind them")
     func headReader() throws {
         var reader = HeadReader(request: true)

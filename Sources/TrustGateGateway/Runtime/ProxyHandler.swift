@@ -460,18 +460,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             let dechunked = framing == .chunked && requestMinorVersion == 0
             if framing == .untilClose || dechunked { keepAlive = false }
             var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 64)
-            buffer.writeStaticString("HTTP/1.1 ")
-            buffer.writeBytes(head.bytes[head.first])
-            buffer.writeStaticString(" ")
-            buffer.writeBytes(head.bytes[head.second])
-            buffer.writeStaticString("\r\n")
-            head.writeFields(into: &buffer) { $0.kind.isHopByHop || (dechunked && $0.kind == .transferEncoding) }
-            if !keepAlive {
-                buffer.writeStaticString("Connection: close\r\n")
-            } else if requestMinorVersion == 0 {
-                buffer.writeStaticString("Connection: keep-alive\r\n")
-            }
-            buffer.writeStaticString("\r\n")
+            Self.writeClientHead(head, framing: framing, keepAlive: keepAlive, clientMinorVersion: requestMinorVersion,
+                                 into: &buffer)
             // Held until the first body bytes, which usually came in the same read: one write, one TLS record.
             heldHead = buffer
         case .body(let buffer):
@@ -517,6 +507,31 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
             }
         }
+    }
+
+    /// The response head as the client gets it: HTTP/1.1 with the backend's status; its fields but the hop-by-hop
+    /// ones; no Transfer-Encoding when the body is de-chunked for an HTTP/1.0 client; with both Transfer-Encoding
+    /// and Content-Length, chunked framing wins and the length is not passed on (RFC 9112 §6.3: a reader
+    /// downstream must not see two framings); Connection as this client connection goes on.
+    static func writeClientHead(
+        _ head: HTTP1.Head, framing: HTTP1.Framing, keepAlive: Bool, clientMinorVersion: Int, into buffer: inout ByteBuffer
+    ) {
+        let chunked = framing == .chunked
+        let dechunked = chunked && clientMinorVersion == 0
+        buffer.writeStaticString("HTTP/1.1 ")
+        buffer.writeBytes(head.bytes[head.first])
+        buffer.writeStaticString(" ")
+        buffer.writeBytes(head.bytes[head.second])
+        buffer.writeStaticString("\r\n")
+        head.writeFields(into: &buffer) {
+            $0.kind.isHopByHop || (dechunked && $0.kind == .transferEncoding) || (chunked && $0.kind == .contentLength)
+        }
+        if !keepAlive {
+            buffer.writeStaticString("Connection: close\r\n")
+        } else if clientMinorVersion == 0 {
+            buffer.writeStaticString("Connection: keep-alive\r\n")
+        }
+        buffer.writeStaticString("\r\n")
     }
 
     private func writeHeldHead(context: ChannelHandlerContext) {
