@@ -13,7 +13,8 @@
 # NGINX_WORKERS (the nginx gateway's workers), TRUSTGATE_THREADS (its event loops; default one per
 # core), SCENARIOS (a subset, in order), PROFILE=perf.data (records trustgate with `perf record -g`
 # during PROFILE_SCENARIO, default keepalive-1k; that row's CPU figures then include perf's own
-# overhead). Linux only. Not a test: figures go in notes.
+# overhead), SYSCALLS=1 (strace -c both gateways during PROFILE_SCENARIO: system calls per request).
+# Linux only. Not a test: figures go in notes.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 start_dir="$PWD"
