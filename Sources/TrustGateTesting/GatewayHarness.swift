@@ -52,6 +52,27 @@ public final class GatewayHarness: @unchecked Sendable {
         return port
     }
 
+    /// Starts the gateway with one pool, `app`, of the member on 127.0.0.1:`memberPort`, reached as
+    /// `backend.test` under trusted-root, behind a rule for listener `main`; `settings` goes first (top-level
+    /// keys such as `threads: 1`).
+    @discardableResult
+    public func startOnePool(memberPort: Int, settings: String = "") throws -> Int {
+        try start(Self.onePool(memberPort: memberPort, settings: settings))
+    }
+
+    /// The configuration ``startOnePool(memberPort:settings:)`` starts with.
+    public static func onePool(memberPort: Int, settings: String = "") -> String {
+        """
+        \(settings)
+        pools:
+          - {name: app, members: ["127.0.0.1:\(memberPort)"]}
+        backend-settings:
+          - {name: e2e, host-name: backend.test}
+        rules:
+          - {name: r, listener: main, pool: app, settings: e2e}
+        """
+    }
+
     public func writeConfiguration(_ body: String, gateway: String = "g") throws {
         try directory.write("gateway.yaml", text: """
             gateway: \(gateway)

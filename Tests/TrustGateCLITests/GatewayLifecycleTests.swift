@@ -83,14 +83,7 @@ struct GatewayLifecycleTests {
             // its page says whether the TLS session was new or reused.
             let (backend, backendPort) = try harness.opensslBackend("valid")
             defer { backend.stop() }
-            try harness.start("""
-                pools:
-                  - {name: app, members: ["127.0.0.1:\(backendPort)"]}
-                backend-settings:
-                  - {name: e2e, host-name: backend.test}
-                rules:
-                  - {name: r, listener: main, pool: app, settings: e2e}
-                """)
+            try harness.startOnePool(memberPort: backendPort)
             func session() throws -> String {
                 let page = try harness.curl("/").body
                 return page.contains("Reused, TLS") ? "reused" : page.contains("New, TLS") ? "new" : "?: \(page)"
@@ -112,14 +105,7 @@ struct GatewayLifecycleTests {
             let harness = try GatewayHarness(in: dir)
             defer { harness.stop() }
             let backend = try await echoBackend(harness, "valid")
-            try harness.start("""
-                pools:
-                  - {name: app, members: ["127.0.0.1:\(backend.port)"]}
-                backend-settings:
-                  - {name: e2e, host-name: backend.test}
-                rules:
-                  - {name: r, listener: main, pool: app, settings: e2e}
-                """)
+            try harness.startOnePool(memberPort: backend.port)
             func client() throws -> BackgroundProcess {
                 try BackgroundProcess("openssl", [
                     "s_client", "-quiet", "-connect", "127.0.0.1:\(harness.port)", "-servername", "gateway.test",
@@ -157,15 +143,7 @@ struct GatewayLifecycleTests {
             let harness = try GatewayHarness(in: dir)
             defer { harness.stop() }
             let backend = try await echoBackend(harness, "valid")
-            try harness.start("""
-                threads: 1
-                pools:
-                  - {name: app, members: ["127.0.0.1:\(backend.port)"]}
-                backend-settings:
-                  - {name: e2e, host-name: backend.test}
-                rules:
-                  - {name: r, listener: main, pool: app, settings: e2e}
-                """)
+            try harness.startOnePool(memberPort: backend.port, settings: "threads: 1")
             try dir.write("upload.bin", text: String(repeating: "0123456789abcdef", count: 3200))  // 51,200 bytes
             // A chunked response relayed as it came, to an HTTP/1.1 client.
             let chunked = try harness.curl("/chunked/a", ["-i"])
@@ -258,15 +236,7 @@ struct GatewayLifecycleTests {
             let harness = try GatewayHarness(in: dir)
             defer { harness.stop() }
             let backend = try await echoBackend(harness, "valid")
-            try harness.start("""
-                drain-timeout: 10s
-                pools:
-                  - {name: app, members: ["127.0.0.1:\(backend.port)"]}
-                backend-settings:
-                  - {name: e2e, host-name: backend.test}
-                rules:
-                  - {name: r, listener: main, pool: app, settings: e2e}
-                """)
+            try harness.startOnePool(memberPort: backend.port, settings: "drain-timeout: 10s")
             #expect(try harness.curl("/warm").status == "200")
             // The backend answers /slow/ after 1.5 s.
             let slow = try BackgroundProcess("curl", [

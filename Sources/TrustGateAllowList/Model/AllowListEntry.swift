@@ -59,6 +59,18 @@ public struct AllowListEntry: Hashable, Sendable, Codable {
         expiresAt.map { time <= $0 } ?? true
     }
 
+    /// Whether `selector` (as `allowlist remove` takes it) names this entry: its name, or its certificate's or
+    /// key's SHA-256 (hex with or without colons, or a `sha256/` pin).
+    public func isSelected(by selector: String) -> Bool {
+        let hex = Self.fingerprintHex(selector)
+        return name == selector || certificateSHA256 == hex || spkiSHA256 == hex
+    }
+
+    /// A selector as the lower-case hex SHA-256 it may be.
+    public static func fingerprintHex(_ selector: String) -> String {
+        EntryRegistration.pinHex(selector) ?? selector.replacingOccurrences(of: ":", with: "").lowercased()
+    }
+
     /// Whether `certificate`'s key is this entry's current or staged next key.
     public func matchesKey(of certificate: ParsedCertificate) -> Bool {
         let spki = certificate.spkiSHA256.hexString

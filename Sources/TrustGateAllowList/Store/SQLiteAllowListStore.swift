@@ -115,7 +115,7 @@ public final class SQLiteAllowListStore: AllowListStore {
 
     @discardableResult
     public func remove(gateway: String, selector: String, actor: String) throws(AllowListError) -> AllowListEntry {
-        let hex = Self.fingerprintHex(selector)
+        let hex = AllowListEntry.fingerprintHex(selector)
         return try write { db in
             let row = try Row.fetchOne(
                 db,
@@ -147,7 +147,7 @@ public final class SQLiteAllowListStore: AllowListStore {
     }
 
     public func entry(gateway: String, fingerprint: String) throws(AllowListError) -> AllowListEntry? {
-        let hex = Self.fingerprintHex(fingerprint)
+        let hex = AllowListEntry.fingerprintHex(fingerprint)
         return try read { db in
             let byCertificate = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT * FROM entry WHERE gateway = ? AND certificateSHA256 = ?"),
@@ -278,11 +278,6 @@ public final class SQLiteAllowListStore: AllowListStore {
             certificateNotAfter: row["certificateNotAfter"], expiresAt: row["expiresAt"], addedBy: row["addedBy"],
             addedAt: row["addedAt"]
         )
-    }
-
-    static func fingerprintHex(_ selector: String) -> String {
-        let compact = selector.replacingOccurrences(of: ":", with: "").lowercased()
-        return EntryRegistration.pinHex(selector) ?? compact
     }
 
     // MARK: Transactions and errors

@@ -27,11 +27,7 @@ extension AllowListCommand {
         @Argument(help: "The certificate to register.")
         var file: String
 
-        @Option(help: "The entry's name (default: the certificate's CN).")
-        var name: String?
-
-        @Option(name: .customLong("as"), help: "What the entry trusts (default: detected).")
-        var kind: EntryKind?
+        @OptionGroup var naming: EntryNaming
 
         @Flag(help: "Register an expired certificate anyway.")
         var allowExpired = false
@@ -57,7 +53,7 @@ extension AllowListCommand {
             }
             let bundle = try InputFile.bundle(file, passwords: passwords)
             let registration = EntryRegistration(
-                gateway: gateway.gateway, name: name, kind: kind, allowExpired: allowExpired, expiresAt: expiresAt,
+                gateway: gateway.gateway, name: naming.name, kind: naming.kind, allowExpired: allowExpired, expiresAt: expiresAt,
                 nextPin: nextPin
             )
             let store = try storeOptions.open()

@@ -27,7 +27,7 @@ public struct AllowListCommand: ParsableCommand {
               trustgate allowlist list --gateway g1
             """,
         subcommands: [Add.self, List.self, Show.self, Remove.self, Gateways.self, Check.self, Export.self, Import.self,
-                      History.self]
+                      History.self, Plan.self]
     )
 
     public init() {}
@@ -45,6 +45,15 @@ struct StoreOptions: ParsableArguments {
             throw CLIError(error, what: "cannot open the allow-list store")
         }
     }
+}
+
+/// `--name` and `--as` of an entry being registered (`allowlist add`, `allowlist plan --add`).
+struct EntryNaming: ParsableArguments {
+    @Option(help: "The entry's name (default: the certificate's CN).")
+    var name: String?
+
+    @Option(name: .customLong("as"), help: "What the entry trusts (default: detected).")
+    var kind: EntryKind?
 }
 
 /// `--gateway`, required by the per-gateway commands.

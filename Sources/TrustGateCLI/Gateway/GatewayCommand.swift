@@ -6,15 +6,16 @@ import TrustGateGateway
 public struct GatewayCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gateway",
-        abstract: "The end-to-end TLS gateway: run it, check its configuration.",
+        abstract: "The end-to-end TLS gateway: run it, check its configuration, probe its backends.",
         discussion: """
             The configuration (trustgate-gateway.yaml(5)) mirrors Azure Application Gateway's objects: listeners, \\
             backend pools, backend settings and rules.
 
             EXAMPLES:
               trustgate gateway check-config gateway.yaml
+              trustgate gateway backend-health --config gateway.yaml
             """,
-        subcommands: [CheckConfig.self, Run.self]
+        subcommands: [CheckConfig.self, Run.self, BackendHealthCommand.self]
     )
 
     public init() {}

@@ -408,7 +408,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func describe(_ error: Error, exchange: Exchange) -> (Status, String, String?) {
         switch error {
-        case UpstreamConnector.Failure.rejected(let verdict):
+        case UpstreamConnector.Failure.rejected(let verdict, _):
             logRejection(verdict, exchange: exchange)
             return (Self.badGateway, verdict.category.rawValue, nil)
         case UpstreamConnector.Failure.timeout(let detail):

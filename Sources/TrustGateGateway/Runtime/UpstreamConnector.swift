@@ -20,7 +20,8 @@ final class UpstreamConnector: Sendable {
     }
 
     enum Failure: Error {
-        case rejected(TrustVerdict)
+        /// The allow-list refused the backend: the verdict, and the chain as presented.
+        case rejected(TrustVerdict, presented: [ParsedCertificate])
         case unreachable(String)
         case timeout(String)
         case handshakeFailed(String)
@@ -100,7 +101,9 @@ final class UpstreamConnector: Sendable {
             }
             .flatMap { channel in
                 handshake.futureResult.flatMapErrorThrowing { error in
-                    if let verdict = box.verdict, !verdict.isTrusted { throw Failure.rejected(verdict) }
+                    if let verdict = box.verdict, !verdict.isTrusted {
+                        throw Failure.rejected(verdict, presented: box.presented)
+                    }
                     throw Failure.handshakeFailed("TLS handshake with \(target) failed: \(error)")
                 }.map {
                     let connection = Connection(channel: channel, verdict: box, target: target)

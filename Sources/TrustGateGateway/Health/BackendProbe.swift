@@ -1,0 +1,232 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import TrustGateAllowList
+import TrustGatePKI
+
+/// One pool member under one backend setting, as `gateway backend-health` and `allowlist plan` report it.
+/// The JSON keys are a documented contract (`trustgate gateway backend-health --help`, `Man/trustgate.gateway.backend-health.1`): add keys, never rename them.
+public struct BackendHealth: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable {
+        case healthy = "Healthy"
+        case unhealthy = "Unhealthy"
+        /// Not probed: no rule routes to the pool.
+        case unknown = "Unknown"
+    }
+
+    public var pool: String
+    public var member: String
+    public var settings: String?
+    /// The name the certificate must be valid for, and the SNI sent.
+    public var expectedName: String?
+    public var state: State
+    /// `ok`, a reason category of the SPEC, or `unexpected-status` (trusted, but the probe's HTTP status is not
+    /// accepted).
+    public var category: String
+    public var detail: String
+    /// The probe's HTTP status, when the request got an answer.
+    public var httpStatus: Int?
+    /// What the backend presented, leaf first.
+    public var presented: [CertificateSummary]
+    /// Whole days until the leaf expires (negative: expired that many days ago).
+    public var daysUntilExpiry: Int?
+    /// The leaf expires within the warning threshold.
+    public var expiryWarning: Bool
+    /// For a rejected backend, the allow-list entry most like its certificate.
+    public var nearestEntry: String?
+}
+
+/// A probe's report, with the chain the backend presented (to judge it again under another allow-list) and the
+/// backend setting it was probed under.
+public struct ProbedBackend: Sendable {
+    public var health: BackendHealth
+    public var chain: [ParsedCertificate]
+    public var settings: GatewayConfiguration.BackendSettings?
+}
+
+/// Probes backends through the gateway's own upstream path (``UpstreamConnector``): the same SNI, expected
+/// name, trust mode and allow-list evaluator as live traffic, then an HTTP/1.1 GET of the probe path.
+public enum BackendProbe {
+    /// The accepted probe statuses, as Azure Application Gateway's default probe: 200 to 399.
+    public static let acceptedStatuses = 200...399
+
+    /// Every member of every pool; those a rule routes to are probed under each backend setting a rule pairs
+    /// with their pool, concurrently.
+    public static func probeAll(
+        _ configuration: GatewayConfiguration, state: AllowListState, path: String = "/", timeout: TimeInterval = 10,
+        warningDays: Int = 30, now: Date = Date()
+    ) async throws -> [ProbedBackend] {
+        var pairs: [(pool: String, settings: String)] = []
+        for rule in configuration.rules {
+            for pair in [(rule.pool, rule.settings)] + rule.paths.map({ ($0.pool, $0.settings) })
+            where !pairs.contains(where: { $0 == pair }) {
+                pairs.append(pair)
+            }
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { group.shutdownGracefully { _ in } }
+        let connector = try UpstreamConnector(state: state)
+        var jobs: [(Int, GatewayConfiguration.Member, GatewayConfiguration.BackendSettings, String)] = []
+        var results: [ProbedBackend?] = []
+        for pool in configuration.pools {
+            let settingsNames = pairs.filter { $0.pool == pool.name }.map(\.settings)
+            for member in pool.members {
+                if settingsNames.isEmpty {
+                    let health = BackendHealth(
+                        pool: pool.name, member: member.description, settings: nil, expectedName: nil, state: .unknown,
+                        category: "-", detail: "no rule routes to pool \(pool.name)", httpStatus: nil, presented: [],
+                        daysUntilExpiry: nil, expiryWarning: false, nearestEntry: nil
+                    )
+                    results.append(ProbedBackend(health: health, chain: [], settings: nil))
+                }
+                for name in settingsNames {
+                    guard let settings = configuration.backendSettings.first(where: { $0.name == name }) else { continue }
+                    jobs.append((results.count, member, settings, pool.name))
+                    results.append(nil)
+                }
+            }
+        }
+        await withTaskGroup(of: (Int, ProbedBackend).self) { tasks in
+            for (index, member, settings, pool) in jobs {
+                tasks.addTask {
+                    let health = await probe(
+                        member: member, settings: settings, pool: pool, connector: connector, state: state,
+                        eventLoop: group.next(), path: path, timeout: timeout, warningDays: warningDays, now: now
+                    )
+                    return (index, health)
+                }
+            }
+            for await (index, health) in tasks { results[index] = health }
+        }
+        return results.compactMap { $0 }
+    }
+
+    /// One member under one backend setting.
+    static func probe(
+        member: GatewayConfiguration.Member, settings: GatewayConfiguration.BackendSettings, pool: String,
+        connector: UpstreamConnector, state: AllowListState, eventLoop: EventLoop, path: String,
+        timeout: TimeInterval, warningDays: Int, now: Date
+    ) async -> ProbedBackend {
+        let hostName = settings.hostName(for: member)
+        var health = BackendHealth(
+            pool: pool, member: "\(member.host):\(settings.port(for: member))", settings: settings.name,
+            expectedName: hostName, state: .unhealthy, category: ReasonCategory.ok.rawValue, detail: "",
+            httpStatus: nil, presented: [], daysUntilExpiry: nil, expiryWarning: false, nearestEntry: nil
+        )
+        let status = eventLoop.makePromise(of: Int.self)
+        var probeSettings = settings
+        probeSettings.connectTimeout = min(settings.connectTimeout, timeout)
+        let connection: UpstreamConnector.Connection
+        do {
+            connection = try await connector.connect(member: member, settings: probeSettings, eventLoop: eventLoop) {
+                channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ProbeResponseReader(status: status))
+                }
+            }.get()
+        } catch {
+            status.fail(error)
+            switch error {
+            case UpstreamConnector.Failure.rejected(let verdict, let presented):
+                health.category = verdict.category.rawValue
+                health.detail = verdict.detail
+                health.presented = summaries(presented)
+                if let leaf = presented.first { health.nearestEntry = state.policy.nearestEntry(to: leaf) }
+                expiry(of: presented.first, into: &health, warningDays: warningDays, now: now)
+            case UpstreamConnector.Failure.timeout(let detail):
+                (health.category, health.detail) = (ReasonCategory.timeout.rawValue, detail)
+            case UpstreamConnector.Failure.unreachable(let detail):
+                (health.category, health.detail) = (ReasonCategory.unreachable.rawValue, detail)
+            default:
+                (health.category, health.detail) = (ReasonCategory.handshakeFailed.rawValue, "\(error)")
+            }
+            if case UpstreamConnector.Failure.rejected(_, let presented) = error {
+                return ProbedBackend(health: health, chain: presented, settings: settings)
+            }
+            return ProbedBackend(health: health, chain: [], settings: settings)
+        }
+        let presented = connection.verdict.presented
+        health.presented = summaries(presented)
+        expiry(of: presented.first, into: &health, warningDays: warningDays, now: now)
+        let channel = connection.channel
+        let defaultPort = settings.scheme == .https ? 443 : 80
+        let port = settings.port(for: member)
+        let shownHost = hostName.utf8.contains(UInt8(ascii: ":")) ? "[\(hostName)]" : hostName
+        let host = port == defaultPort ? shownHost : "\(shownHost):\(port)"
+        let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: trustgate-probe\r\nConnection: close\r\n\r\n"
+        channel.writeAndFlush(channel.allocator.buffer(string: request), promise: nil)
+        let timer = eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
+            status.fail(UpstreamConnector.Failure.timeout("no response to GET \(path) within \(Int(timeout)) s"))
+        }
+        defer {
+            timer.cancel()
+            channel.close(promise: nil)
+        }
+        do {
+            let code = try await status.futureResult.get()
+            health.httpStatus = code
+            if acceptedStatuses.contains(code) {
+                health.state = .healthy
+                health.detail = "HTTP \(code); " + (settings.scheme == .https ? "certificate allowed (\(settings.trust.rawValue))" : "plain HTTP")
+            } else {
+                health.category = "unexpected-status"
+                health.detail = "HTTP \(code) to GET \(path) (accepted: \(acceptedStatuses.lowerBound)-\(acceptedStatuses.upperBound))"
+            }
+        } catch UpstreamConnector.Failure.timeout(let detail) {
+            (health.category, health.detail) = (ReasonCategory.timeout.rawValue, detail)
+        } catch {
+            (health.category, health.detail) = (ReasonCategory.unreachable.rawValue, "no valid response to GET \(path): \(error)")
+        }
+        return ProbedBackend(health: health, chain: presented, settings: settings)
+    }
+
+    private static func summaries(_ chain: [ParsedCertificate]) -> [CertificateSummary] {
+        zip(chain, ChainAnalysis.roles(of: chain)).map { CertificateSummary($0, role: $1) }
+    }
+
+    private static func expiry(of leaf: ParsedCertificate?, into health: inout BackendHealth, warningDays: Int, now: Date) {
+        guard let leaf else { return }
+        let days = Int((leaf.notAfter.timeIntervalSince(now) / 86_400).rounded(.down))
+        health.daysUntilExpiry = days
+        health.expiryWarning = days < warningDays
+    }
+}
+
+/// Reads the status line of the probe's response and completes `status` with its code.
+final class ProbeResponseReader: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let status: EventLoopPromise<Int>
+    private var heads = HeadReader(request: false)
+
+    init(status: EventLoopPromise<Int>) {
+        self.status = status
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        do {
+            while buffer.readableBytes > 0, let bytes = try heads.take(&buffer) {
+                let head = try HTTP1.parse(bytes, request: false)
+                if head.status >= 200 || head.status == 101 {
+                    status.succeed(head.status)
+                    context.close(promise: nil)
+                    return
+                }
+            }
+        } catch {
+            status.fail(error)
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        status.fail(ChannelError.eof)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        status.fail(error)
+        context.close(promise: nil)
+    }
+}

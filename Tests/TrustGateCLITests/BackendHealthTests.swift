@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import TrustGateGateway
+import TrustGatePKI
+import TrustGateTesting
+
+@Suite("gateway backend-health and allowlist plan: probes on the gateway's own upstream path")
+struct BackendHealthTests {
+    /// Four pools: `ok` (testpki's valid backend), `soon` (a valid certificate that expires in 5 days), `wrong`
+    /// (testpki's wrong-host backend) and `orphan` (no rule routes to it).
+    private func backends(_ harness: GatewayHarness) async throws -> [EchoBackend] {
+        let created = try TrustGateBinary.run([
+            "cert", "create", "backend.test", "--san", "DNS:backend.test", "--profile", "leaf",
+            "--ca-cert", "pki/intermediate-ca.pem", "--ca-key", "pki/intermediate-ca.key", "--not-after", "5d",
+            "--out", "pki/backend-soon",
+        ], in: harness.directory.path)
+        #expect(created.status == 0, "\(created)")
+        // The backend sends its intermediate too: trusted-root validation needs it.
+        let intermediate = try harness.directory.read("pki/intermediate-ca.pem")
+        var soon = try harness.directory.read("pki/backend-soon.pem")
+        if !String(decoding: soon, as: UTF8.self).contains(String(decoding: intermediate, as: UTF8.self)) {
+            soon += intermediate
+            _ = try harness.directory.write("pki/backend-soon.pem", Array(soon))
+        }
+        var started: [EchoBackend] = []
+        for scenario in ["valid", "soon", "wrong-host"] { started.append(try await echoBackend(harness, scenario)) }
+        try harness.writeConfiguration("""
+            pools:
+              - {name: ok, members: ["127.0.0.1:\(started[0].port)"]}
+              - {name: soon, members: ["127.0.0.1:\(started[1].port)"]}
+              - {name: wrong, members: ["127.0.0.1:\(started[2].port)"]}
+              - {name: orphan, members: ["127.0.0.1:9"]}
+            backend-settings:
+              - {name: e2e, host-name: backend.test, trust: trusted-root}
+            rules:
+              - {name: r, listener: main, pool: ok, settings: e2e, paths: [{match: "/soon/*", pool: soon, settings: e2e}, {match: "/wrong/*", pool: wrong, settings: e2e}]}
+            """)
+        return started
+    }
+
+    @Test("Healthy, a 5-day expiry warning, hostname-mismatch with the presented SANs and the expected name, Unknown; JSON parses")
+    func backendHealth() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            let started = try await backends(harness)
+            let text = try TrustGateBinary.run(["gateway", "backend-health", "--config", "gateway.yaml"], in: dir.path,
+                                               environment: harness.environment)
+            #expect(text.status == 1, "an unhealthy backend makes it 1: \(text)")
+            let lines = text.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first?.hasPrefix("POOL") == true, "\(text.stdout)")
+            #expect(lines.contains { $0.hasPrefix("ok ") && $0.contains("Healthy") && $0.contains("HTTP 200") }, "\(text.stdout)")
+            #expect(lines.contains { $0.hasPrefix("wrong ") && $0.contains("Unhealthy") && $0.contains("hostname-mismatch") },
+                    "\(text.stdout)")
+            #expect(lines.contains { $0.contains("presented: CN=") && $0.contains("SANs DNS:") }, "\(text.stdout)")
+            #expect(lines.contains("    expected name: backend.test"), "\(text.stdout)")
+            #expect(lines.contains { $0.hasPrefix("orphan ") && $0.contains("Unknown") }, "\(text.stdout)")
+            #expect(lines.contains { $0.hasPrefix("WARNING soon ") && $0.contains("expires in 4 days") }, "\(text.stdout)")
+            #expect(!lines.contains { $0.hasPrefix("WARNING ok ") }, "testpki's valid certificate is good for long")
+
+            let json = try TrustGateBinary.run(["gateway", "backend-health", "--config", "gateway.yaml", "--json",
+                                                "--warn-days", "3"], in: dir.path, environment: harness.environment)
+            #expect(json.status == 1)
+            let report = try JSONDecoder().decode([BackendHealth].self, from: Data(json.stdout.utf8))
+            let byPool = Dictionary(grouping: report, by: \.pool)
+            let ok = try #require(byPool["ok"]?.first)
+            #expect(ok.state == .healthy && ok.category == "ok" && ok.httpStatus == 200 && ok.presented.count == 2)
+            let soon = try #require(byPool["soon"]?.first)
+            #expect(soon.state == .healthy && soon.daysUntilExpiry == 4 && !soon.expiryWarning, "threshold 3 days: \(soon)")
+            let wrong = try #require(byPool["wrong"]?.first)
+            #expect(wrong.state == .unhealthy && wrong.category == "hostname-mismatch" && wrong.expectedName == "backend.test")
+            #expect(wrong.presented.first?.subjectAltNames.isEmpty == false && wrong.httpStatus == nil)
+            #expect(byPool["orphan"]?.first?.state == .unknown)
+            for backend in started { await backend.stop() }
+        }
+    }
+
+    @Test("Stopped backend: unreachable; bad options are 64")
+    func unreachableAndUsage() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            try harness.writeConfiguration(GatewayHarness.onePool(memberPort: try freePort()))
+            let result = try TrustGateBinary.run(["gateway", "backend-health", "--config", "gateway.yaml"], in: dir.path,
+                                                 environment: harness.environment)
+            #expect(result.status == 1 && result.stdout.contains("unreachable"), "\(result)")
+            for bad in [["--warn-days", "-1"], ["--timeout", "0"], ["--path", "no-slash"]] {
+                let refused = try TrustGateBinary.run(["gateway", "backend-health", "--config", "gateway.yaml"] + bad,
+                                                      in: dir.path, environment: harness.environment)
+                #expect(refused.status == 64, "\(bad): \(refused)")
+            }
+        }
+    }
+
+    @Test("allowlist plan: removing the root the backends chain to breaks them (exit 1, store unchanged); a harmless add applies")
+    func plan() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            let started = try await backends(harness)
+            func run(_ arguments: [String]) throws -> ProcessResult {
+                try TrustGateBinary.run(["allowlist", "plan", "--gateway", "g", "--config", "gateway.yaml"] + arguments,
+                                        in: dir.path, environment: harness.environment)
+            }
+            let before = try harness.allowlist(["list", "--gateway", "g", "--json"]).stdout
+            let remove = try run(["--remove", "TrustGate Test Root CA", "--apply"])
+            #expect(remove.status == 1, "\(remove)")
+            #expect(remove.stdout.contains("breaks     ok 127.0.0.1:\(started[0].port) (backend.test): ok -> "), "\(remove.stdout)")
+            #expect(remove.stdout.contains("breaks     soon "), "\(remove.stdout)")
+            #expect(remove.stdout.contains("unchanged  wrong "), "already rejected: \(remove.stdout)")
+            #expect(remove.stdout.contains("not-judged orphan "), "\(remove.stdout)")
+            #expect(remove.stdout.contains("2 backends would be turned away; nothing written"), "\(remove.stdout)")
+            #expect(try harness.allowlist(["list", "--gateway", "g", "--json"]).stdout == before, "the store is unchanged")
+
+            let json = try run(["--remove", "TrustGate Test Root CA", "--json"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+            #expect(object["breaks"] as? Int == 2 && object["applied"] as? Bool == false, "\(json.stdout)")
+
+            // Pinning the valid backend's own certificate breaks nothing: applied.
+            let add = try run(["--add", "pki/backend-valid.pem", "--as", "pinned", "--apply"])
+            #expect(add.status == 0 && add.stdout.contains("no backend breaks; applied"), "\(add)")
+            #expect(try harness.allowlist(["list", "--gateway", "g"]).stdout.contains("backend.test"))
+            let unknown = try run(["--remove", "no-such-entry"])
+            #expect(unknown.status == 1 && unknown.stderr.contains("no entry named"), "\(unknown)")
+            let otherGateway = try TrustGateBinary.run(
+                ["allowlist", "plan", "--gateway", "other", "--config", "gateway.yaml", "--remove", "x"],
+                in: dir.path, environment: harness.environment)
+            #expect(otherGateway.status == 64, "\(otherGateway)")
+            for backend in started { await backend.stop() }
+        }
+    }
+}
