@@ -127,3 +127,93 @@ struct BackendHealthTests {
         }
     }
 }
+
+@Suite("gateway run: admin listener (/healthz, /metrics, /backend-health) and access log")
+struct GatewayAdminTests {
+    /// Prometheus text exposition: `name{label="value",...} number` per sample, `#` lines skipped.
+    static func samples(_ text: String) -> [(name: String, labels: [String: String], value: Double)] {
+        text.split(separator: "\n").compactMap { line -> (String, [String: String], Double)? in
+            guard !line.hasPrefix("#"), let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...])
+            else { return nil }
+            let series = line[..<space]
+            guard let brace = series.firstIndex(of: "{") else { return (String(series), [:], value) }
+            var labels: [String: String] = [:]
+            for pair in series[series.index(after: brace)..<(series.lastIndex(of: "}") ?? series.endIndex)].split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2 { labels[String(parts[0])] = String(parts[1]).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            }
+            return (String(series[..<brace]), labels, value)
+        }
+    }
+
+    @Test("Metrics are scraped and parsed; /healthz; /backend-health JSON; the bearer token; one access-log line per request")
+    func adminAndAccessLog() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            let valid = try await echoBackend(harness, "valid")
+            let wrong = try await echoBackend(harness, "wrong-host")
+            _ = try dir.write("admin.token", text: "s3cret-token\n")
+            try harness.start("""
+                admin: {port: 0, token-file: admin.token}
+                access-log: access.log
+                pools:
+                  - {name: app, members: ["127.0.0.1:\(valid.port)"]}
+                  - {name: wrong, members: ["127.0.0.1:\(wrong.port)"]}
+                backend-settings:
+                  - {name: e2e, host-name: backend.test}
+                rules:
+                  - {name: r, listener: main, pool: app, settings: e2e, paths: [{match: "/wrong/*", pool: wrong, settings: e2e}]}
+                """)
+            let process = try #require(harness.process)
+            let adminPort = try #require(Int(try process.waitFor("admin listening on 127\\.0\\.0\\.1:([0-9]+)")))
+            for index in 0..<3 { #expect(try harness.curl("/ok/\(index)").status == "200") }
+            #expect(try harness.curl("/wrong/x").status == "502")
+
+            func admin(_ path: String, token: Bool = true) throws -> (status: String, body: String) {
+                let result = try ProcessRunner.run("curl", ["-s", "--max-time", "30", "-w", "\n%{http_code}"]
+                    + (token ? ["-H", "Authorization: Bearer s3cret-token"] : []) + ["http://127.0.0.1:\(adminPort)\(path)"])
+                let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+                return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+            }
+            #expect(try admin("/healthz", token: false).status == "401")
+            #expect(try admin("/metrics", token: false).status == "401")
+            let healthz = try admin("/healthz")
+            #expect(healthz.status == "200" && healthz.body == "ok\n", "\(healthz)")
+            let metrics = try admin("/metrics")
+            #expect(metrics.status == "200")
+            let samples = Self.samples(metrics.body)
+            func value(_ name: String, _ labels: [String: String]) -> Double? {
+                samples.first { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }?.value
+            }
+            #expect(value("trustgate_requests_total", ["pool": "app", "status": "200"]) == 3, "\(metrics.body)")
+            #expect(value("trustgate_requests_total", ["pool": "wrong", "status": "502"]) == 1, "\(metrics.body)")
+            #expect(value("trustgate_upstream_handshakes_total", ["pool": "wrong", "category": "hostname-mismatch"]) == 1)
+            #expect((value("trustgate_upstream_handshakes_total", ["pool": "app", "category": "ok"]) ?? 0) >= 1)
+            #expect(value("trustgate_request_duration_seconds_count", ["pool": "app"]) == 3, "\(metrics.body)")
+            let notAfter = try #require(value("trustgate_backend_certificate_not_after_seconds", ["pool": "app"]))
+            #expect(notAfter > Date().timeIntervalSince1970 + 86_400 * 300, "testpki's valid leaf is good for a year")
+            #expect(value("trustgate_open_connections", [:]) != nil)
+
+            let health = try admin("/backend-health")
+            #expect(health.status == "200")
+            let report = try JSONDecoder().decode([BackendHealth].self, from: Data(health.body.utf8))
+            #expect(report.map(\.state) == [.healthy, .unhealthy] && report.last?.category == "hostname-mismatch", "\(health.body)")
+            #expect(try admin("/nope").status == "404")
+
+            // One line per request, in order; the rejected one names its pool and has no upstream answer.
+            var lines: [Substring] = []
+            for _ in 0..<100 {
+                lines = (try? String(contentsOfFile: dir.file("access.log"), encoding: .utf8))?.split(separator: "\n") ?? []
+                if lines.count >= 4 { break }
+                usleep(20_000)
+            }
+            #expect(lines.count == 4, "\(lines)")
+            #expect(lines.first?.contains(" client=127.0.0.1 host=gateway.test:\(harness.port) method=GET path=/ok/0 status=200 pool=app member=127.0.0.1:\(valid.port) upstream_ms=") == true, "\(lines)")
+            #expect(lines.last?.contains("path=/wrong/x status=502 pool=wrong") == true && lines.last?.contains("upstream_ms=- ") == true, "\(lines)")
+            #expect(lines.first?.hasPrefix("time=20") == true && lines.first?.contains(" bytes=0") == false, "\(lines)")
+            await valid.stop()
+            await wrong.stop()
+        }
+    }
+}

@@ -71,6 +71,28 @@ struct GatewayConfigurationTests {
         }
     }
 
+    @Test("admin and access-log: defaults, paths resolved against the file; a missing port or token file is a problem")
+    func adminAndAccessLog() async throws {
+        try await withExample { dir in
+            try dir.write("token", text: "t\n")
+            let good = try GatewayConfiguration.load(
+                yaml: Self.example + "admin: {port: 9100, token-file: token}\naccess-log: logs/access.log\n", baseDirectory: dir.path
+            )
+            #expect(good.admin == .init(address: "127.0.0.1", port: 9100, tokenFile: dir.file("token")))
+            #expect(good.accessLog == dir.file("logs/access.log"))
+            #expect(try GatewayConfiguration.load(yaml: Self.example + "access-log: stdout\n", baseDirectory: dir.path)
+                .accessLog == "stdout")
+            let error = #expect(throws: ConfigurationProblems.self) {
+                try GatewayConfiguration.load(yaml: Self.example + "admin: {address: 0.0.0.0, token-file: nope, extra: 1}\n",
+                                              baseDirectory: dir.path)
+            }
+            let messages = (error?.problems ?? []).map { "\($0.path): \($0.message)" }
+            #expect(messages.contains { $0.hasPrefix("admin: missing port") }, "\(messages)")
+            #expect(messages.contains { $0.hasPrefix("admin.token-file: cannot read") }, "\(messages)")
+            #expect(messages.contains { $0.hasPrefix("admin.extra: unknown key") }, "\(messages)")
+        }
+    }
+
     @Test("Members: host:port, host, [IPv6]:port; bad ones are refused")
     func members() {
         #expect(GatewayConfiguration.Member(parsing: "backend1.contoso.test:8443") == .init(host: "backend1.contoso.test", port: 8443))

@@ -21,6 +21,14 @@ extension GatewayCommand {
                 and the expected name. Allow-list changes are picked up within 250 ms without a restart, and \\
                 pooled upstream connections to backends no longer allowed are closed.
 
+                With an admin listener (admin: in the configuration; printed as `admin listening on ADDRESS:PORT`), \
+                GET /healthz answers ok, /metrics the Prometheus metrics (requests by pool and status, request \
+                duration, upstream handshakes by reason category, each backend certificate's notAfter, open \
+                connections) and /backend-health the JSON of gateway backend-health, probed on demand; with \
+                admin.token-file every request needs Authorization: Bearer TOKEN. access-log: writes one line per \
+                request (time, client, host, method, path, status, pool, member, upstream and total time, bytes) to \
+                stdout or a file.
+
                 SIGHUP reloads the configuration without dropping connections: rules, pools, backend settings, \\
                 listener certificates and TLS policies (a changed gateway name, store or listener address needs \\
                 a restart; a bad file is reported and the running configuration kept). SIGTERM or SIGINT stop \\
@@ -63,6 +71,9 @@ extension GatewayCommand {
             // Written unbuffered: scripts and tests wait for these lines.
             for listener in server.listeners {
                 Self.emit("listening \(listener.name) on \(listener.address):\(listener.port)")
+            }
+            if let admin = server.admin {
+                Self.emit("admin listening on \(admin.address):\(admin.port)")
             }
             let path = config
             let service = GatewayService(

@@ -20,6 +20,8 @@ extension GatewayConfiguration {
     ///   `pick-host-name-from-member` (default false), `trust` (`trusted-root` default | `pinned` | `well-known-ca`),
     ///   `request-timeout` (default `30s`), `connect-timeout` (default `10s`).
     /// - `rules[]`: `name`, `listener`, `pool`, `settings`, `paths[]` (`{match, pool, settings}`).
+    /// - `admin`: `address` (default `127.0.0.1`), `port`, `token-file` (optional bearer token).
+    /// - `access-log`: `stdout`, or a file to append to.
     public static func load(yaml text: String, baseDirectory: String) throws(ConfigurationProblems) -> GatewayConfiguration {
         let reader = ConfigurationReader()
         let root: Node?
@@ -35,7 +37,8 @@ extension GatewayConfiguration {
         }
         let top = reader.mapping(
             ConfigurationReader.Field(node: root, path: ""),
-            allowed: ["gateway", "store", "drain-timeout", "threads", "listeners", "pools", "backend-settings", "rules"]
+            allowed: ["gateway", "store", "drain-timeout", "threads", "listeners", "pools", "backend-settings", "rules",
+                      "admin", "access-log"]
         ) ?? [:]
 
         let gateway = reader.string(top["gateway"], required: "gateway") ?? ""
@@ -52,6 +55,18 @@ extension GatewayConfiguration {
         )
         configuration.drainTimeout = reader.duration(top["drain-timeout"]) ?? 30
         configuration.threads = reader.integer(top["threads"], in: 1...256)
+        if let field = top["admin"], let parts = reader.mapping(field, allowed: ["address", "port", "token-file"]) {
+            if parts["port"] == nil { reader.problem(field, "missing port") }
+            let tokenFile = reader.string(parts["token-file"]).map { resolve($0, baseDirectory) }
+            if let tokenFile, !FileManager.default.isReadableFile(atPath: tokenFile) {
+                reader.problem(parts["token-file"] ?? field, "cannot read \(tokenFile)")
+            }
+            if let port = reader.integer(parts["port"], in: 0...65535) {
+                configuration.admin = Admin(address: reader.string(parts["address"]) ?? "127.0.0.1", port: port,
+                                            tokenFile: tokenFile)
+            }
+        }
+        configuration.accessLog = reader.string(top["access-log"]).map { $0 == "stdout" ? $0 : resolve($0, baseDirectory) }
         configuration.checkReferences(reader, top)
         guard reader.problems.isEmpty else { throw ConfigurationProblems(reader.problems) }
         configuration.store = store

@@ -17,6 +17,25 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var drainTimeout: TimeInterval = 30
     /// Event-loop threads (nginx's `worker_processes`); `nil`: one per core.
     public var threads: Int?
+    /// The admin listener (`/healthz`, `/metrics`, `/backend-health`); none by default.
+    public var admin: Admin?
+    /// `stdout`, or a file the access log is appended to; none by default.
+    public var accessLog: String?
+
+    /// Where `/healthz`, `/metrics` (Prometheus) and `/backend-health` (JSON) are served, plain HTTP.
+    public struct Admin: Sendable, Equatable {
+        /// Default `127.0.0.1`: not exposed unless asked for.
+        public var address: String
+        public var port: Int
+        /// When set, requests need `Authorization: Bearer` and the file's first line.
+        public var tokenFile: String?
+
+        public init(address: String = "127.0.0.1", port: Int, tokenFile: String? = nil) {
+            self.address = address
+            self.port = port
+            self.tokenFile = tokenFile
+        }
+    }
 
     /// Where the gateway accepts client connections.
     public struct Listener: Sendable, Equatable {

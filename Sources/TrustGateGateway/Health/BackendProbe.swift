@@ -34,6 +34,13 @@ public struct BackendHealth: Codable, Sendable, Equatable {
     public var expiryWarning: Bool
     /// For a rejected backend, the allow-list entry most like its certificate.
     public var nearestEntry: String?
+
+    /// The report as `--json` prints it (sorted keys, two-space indentation).
+    public static func json(_ report: [BackendHealth]) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(report)).map { Array($0) + [UInt8(ascii: "\n")] } ?? Array("[]\n".utf8)
+    }
 }
 
 /// A probe's report, with the chain the backend presented (to judge it again under another allow-list) and the

@@ -11,12 +11,25 @@ final class ClientConnections: Sendable {
 
     private let open = NIOLockedValueBox<[ObjectIdentifier: Open]>([:])
     private let draining = NIOLockedValueBox(false)
+    private let metrics: GatewayMetrics?
+
+    init(metrics: GatewayMetrics? = nil) {
+        self.metrics = metrics
+    }
 
     func add(_ channel: Channel, handler: NIOLoopBound<ProxyHandler>) {
         let key = ObjectIdentifier(channel)
-        open.withLockedValue { $0[key] = Open(channel: channel, handler: handler) }
-        channel.closeFuture.whenComplete { [open] _ in
-            _ = open.withLockedValue { $0.removeValue(forKey: key) }
+        let count = open.withLockedValue {
+            $0[key] = Open(channel: channel, handler: handler)
+            return $0.count
+        }
+        metrics?.openConnections(count)
+        channel.closeFuture.whenComplete { [open, metrics] _ in
+            let count = open.withLockedValue {
+                $0.removeValue(forKey: key)
+                return $0.count
+            }
+            metrics?.openConnections(count)
         }
         // A connection accepted while the drain starts is drained too.
         if draining.withLockedValue({ $0 }) {

@@ -20,6 +20,10 @@ public final class GatewayServer: Sendable {
     }
 
     public let listeners: [Bound]
+    /// The admin listener, when configured.
+    public let admin: Bound?
+    private let adminChannel: Channel?
+    private let accessLog: AccessLog?
     private let group: MultiThreadedEventLoopGroup
     private let channels: [Channel]
     private let watcher: AllowListWatcher
@@ -42,7 +46,11 @@ public final class GatewayServer: Sendable {
         )
         let connector = try UpstreamConnector(state: state)
         let routes = RouteTable(Router(configuration: configuration))
-        let connections = ClientConnections()
+        let metrics = GatewayMetrics()
+        let connections = ClientConnections(metrics: metrics)
+        let accessLog = try configuration.accessLog.map { try AccessLog(destination: $0) }
+        let token = try configuration.admin?.tokenFile.map { try AdminServer.readToken($0) }
+        let configurationBox = NIOLockedValueBox(configuration)
         var contexts: [String: ListenerContext] = [:]
         for listener in configuration.listeners {
             contexts[listener.name] = ListenerContext(try listener.scheme == .https ? makeListenerContext(listener) : nil)
@@ -50,18 +58,29 @@ public final class GatewayServer: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         var channels: [Channel] = []
         var bound: [Bound] = []
+        var adminChannel: Channel?
         do {
             for listener in configuration.listeners {
                 let environment = ProxyHandler.Environment(
                     gateway: configuration.gateway, listener: listener, boundPort: 0, routes: routes,
-                    connector: connector, connections: connections, logger: logger
+                    connector: connector, connections: connections, logger: logger, metrics: metrics,
+                    accessLog: accessLog
                 )
                 let channel = try await bind(listener, context: contexts[listener.name] ?? ListenerContext(nil),
                                              group: group, environment: environment)
                 channels.append(channel)
                 bound.append(Bound(name: listener.name, address: listener.address, port: channel.localAddress?.port ?? 0))
             }
+            if let admin = configuration.admin {
+                let endpoints = AdminServer.Endpoints(metrics: metrics, backendHealth: {
+                    let current = configurationBox.withLockedValue { $0 }
+                    let report = (try? await BackendProbe.probeAll(current, state: state).map(\.health)) ?? []
+                    return BackendHealth.json(report)
+                }, token: token)
+                adminChannel = try await AdminServer.bind(admin, group: group, endpoints: endpoints)
+            }
         } catch {
+            try? await adminChannel?.close()
             for channel in channels { try? await channel.close() }
             try? await group.shutdownGracefully()
             throw error
@@ -70,18 +89,26 @@ public final class GatewayServer: Sendable {
             routes.current.clearMarks()
             Task { await connector.registry.revalidate(with: state, logger: logger) }
         }
+        let adminBound = configuration.admin.map {
+            Bound(name: "admin", address: $0.address, port: adminChannel?.localAddress?.port ?? $0.port)
+        }
         return GatewayServer(
-            listeners: bound, group: group, channels: channels, watcher: watcher, routes: routes, connector: connector,
-            connections: connections, listenerContexts: contexts, configuration: configuration, logger: logger
+            listeners: bound, admin: adminBound, adminChannel: adminChannel, accessLog: accessLog, group: group,
+            channels: channels, watcher: watcher, routes: routes, connector: connector, connections: connections,
+            listenerContexts: contexts, configuration: configurationBox, logger: logger
         )
     }
 
     private init(
-        listeners: [Bound], group: MultiThreadedEventLoopGroup, channels: [Channel], watcher: AllowListWatcher,
-        routes: RouteTable, connector: UpstreamConnector, connections: ClientConnections,
-        listenerContexts: [String: ListenerContext], configuration: GatewayConfiguration, logger: Logger
+        listeners: [Bound], admin: Bound?, adminChannel: Channel?, accessLog: AccessLog?,
+        group: MultiThreadedEventLoopGroup, channels: [Channel], watcher: AllowListWatcher, routes: RouteTable,
+        connector: UpstreamConnector, connections: ClientConnections, listenerContexts: [String: ListenerContext],
+        configuration: NIOLockedValueBox<GatewayConfiguration>, logger: Logger
     ) {
         self.listeners = listeners
+        self.admin = admin
+        self.adminChannel = adminChannel
+        self.accessLog = accessLog
         self.group = group
         self.channels = channels
         self.watcher = watcher
@@ -89,7 +116,7 @@ public final class GatewayServer: Sendable {
         self.connector = connector
         self.connections = connections
         self.listenerContexts = listenerContexts
-        self.configuration = NIOLockedValueBox(configuration)
+        self.configuration = configuration
         self.logger = logger
     }
 
@@ -116,6 +143,8 @@ public final class GatewayServer: Sendable {
         if new.gateway != old.gateway { needsRestart("gateway", "the gateway name") }
         if new.store != old.store { needsRestart("store", "the store") }
         if new.threads != old.threads { needsRestart("threads", "the number of threads") }
+        if new.admin != old.admin { needsRestart("admin", "the admin listener") }
+        if new.accessLog != old.accessLog { needsRestart("access-log", "the access log") }
         let shape = { (listeners: [GatewayConfiguration.Listener]) in
             listeners.map { "\($0.name) \($0.address) \($0.port) \($0.scheme)" }
         }
@@ -148,6 +177,8 @@ public final class GatewayServer: Sendable {
             logger.warning("drain deadline reached: closing connections still busy", metadata: ["connections": "\(left)"])
         }
         watcher.stop()
+        try? await adminChannel?.close()
+        accessLog?.flush()
         connections.closeAll()
         connector.pool.closeAll()
         try? await group.shutdownGracefully()

@@ -44,6 +44,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         var connector: UpstreamConnector
         var connections: ClientConnections
         var logger: Logger
+        var metrics: GatewayMetrics
+        var accessLog: AccessLog?
     }
 
     private enum State {
@@ -108,6 +110,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var body: BodyReader?
     /// A request the parser refused: nothing more is read.
     private var refused = false
+    /// The request in progress, for the metrics and the access log.
+    private var currentHead: HTTP1.Head?
+    private var currentPool = "-"
+    private var requestStart = NIODeadline.uptimeNanoseconds(0)
+    private var upstreamSentAt: NIODeadline?
+    private var upstreamAnsweredAt: NIODeadline?
+    private var responseStatus = 0
+    private var responseBytes = 0
     /// A response head waiting for the first body bytes, to go out with them.
     private var heldHead: ByteBuffer?
     /// While the client connection closes after the response: the last write, which the close waits for.
@@ -182,6 +192,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// under way, and closed, as nginx does.
     private func refuse(_ error: HTTP1.ParseError, context: ChannelHandlerContext) {
         refused = true
+        currentHead = nil
+        currentPool = "-"
+        requestStart = .now()
         pipelined.removeAll()
         pipelinedBytes = 0
         environment.logger.notice("refused a request", metadata: [
@@ -260,6 +273,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func begin(_ head: HTTP1.Head, context: ChannelHandlerContext) {
         exchangeCount += 1
+        currentHead = head
+        currentPool = "-"
+        requestStart = .now()
         responsePending = true
         requestMinorVersion = head.minorVersion
         keepAlive = head.isKeepAlive && !draining
@@ -276,6 +292,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             respondError(code: 404, reason: "Not Found", category: "no-route", log: "no rule routes \(target)")
             return
         }
+        currentPool = route.pool.name
         // Expect: 100-continue is answered here, as nginx does: the gateway is ready for the body; the backend
         // gets the request without the expectation.
         if head.minorVersion == 1, head.has(.expect),
@@ -317,6 +334,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             link.handler.expectResponse(toHEAD: toHEAD, dechunk: dechunk)
             self.exchange?.fromPool = true
             state = .forwarding(link.channel)
+            upstreamSentAt = .now()
             link.channel.write(head, promise: nil)
             for part in buffered {
                 self.exchange?.bodySent = true
@@ -327,6 +345,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             resumeClient()
             return
         }
+        upstreamSentAt = .now()
         state = .connecting(buffered: [head] + buffered, bytes: bytes)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
@@ -342,7 +361,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }.hop(to: eventLoop).whenComplete { result in
             bound.value.connected(
                 result.map {
-                    UpstreamLink(channel: $0.channel, handler: handler.value, key: key, allowListVersion: $0.verdict.version)
+                    UpstreamLink(channel: $0.channel, handler: handler.value, key: key, allowListVersion: $0.verdict.version,
+                                 leaf: $0.verdict.presented.first)
                 },
                 exchangeID: exchange.id
             )
@@ -368,6 +388,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         switch result {
         case .success(let link):
+            if let leaf = link.leaf {
+                environment.metrics.handshake(pool: exchange.route.pool.name, category: ReasonCategory.ok.rawValue)
+                environment.metrics.backendCertificate(pool: exchange.route.pool.name, member: exchange.target, leaf: leaf)
+            }
             attach(link)
             state = .forwarding(link.channel)
             for (index, part) in buffered.enumerated() {
@@ -379,6 +403,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .failure(let error):
             let (status, category, detail) = describe(error, exchange: exchange)
             let pool = exchange.route.pool
+            environment.metrics.handshake(pool: pool.name, category: category)
             exchange.router.markDown(pool, exchange.member, category: category)
             if pool.members.count > 1 {
                 var next = exchange
@@ -454,6 +479,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let head, let framing):
             responseDeadline = nil
             responseStarted = true
+            responseStatus = head.status
+            responseBytes = 0
+            upstreamAnsweredAt = .now()
             upstreamKeepAlive = head.isKeepAlive && framing != .untilClose
             // A body that ends when the backend closes, or a chunked one an HTTP/1.0 client gets without its
             // framing, has no length the client could see: the client connection closes after it.
@@ -465,6 +493,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             // Held until the first body bytes, which usually came in the same read: one write, one TLS record.
             heldHead = buffer
         case .body(let buffer):
+            responseBytes += buffer.readableBytes
             if var head = heldHead {
                 heldHead = nil
                 if head.readableBytes + buffer.readableBytes <= 16_384 {
@@ -493,6 +522,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                 keepAlive = false
                 closeUpstream()
             }
+            account(status: responseStatus, bodyBytes: responseBytes)
             exchange = nil
             resumeClient()
             context.flush()
@@ -732,8 +762,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                 "detail": "\(log)",
             ])
         }
-        exchange = nil
         let body = "\(code) \(reason): \(category)\n"
+        account(status: code, bodyBytes: body.utf8.count)
+        exchange = nil
         let closeAfter = !keepAlive || !requestEnded
         var buffer = context.channel.allocator.buffer(capacity: 256)
         buffer.writeString("HTTP/1.1 \(code) \(reason)\r\ncontent-type: text/plain; charset=utf-8\r\n")
@@ -750,6 +781,27 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             responseComplete(context: context)
         }
+    }
+
+    /// The request is answered: the metrics, and the access log when there is one.
+    private func account(status: Int, bodyBytes: Int) {
+        let now = NIODeadline.now()
+        let duration = (now - requestStart).nanoseconds
+        environment.metrics.requestAnswered(pool: currentPool, status: status, nanoseconds: duration)
+        if let accessLog = environment.accessLog {
+            let head = currentHead
+            let upstream = upstreamSentAt.flatMap { sent in upstreamAnsweredAt.map { ($0 - sent).nanoseconds } }
+            accessLog.log(AccessLog.Record(
+                time: Date(), client: clientAddress,
+                host: head.flatMap { head in head.fields.first { $0.kind == .host }.map { head.string($0.value) } } ?? "",
+                method: head?.method ?? "", path: head?.target ?? "", status: status, pool: currentPool,
+                member: exchange?.target ?? "-", upstreamNanoseconds: upstream, durationNanoseconds: duration,
+                bytes: bodyBytes
+            ))
+        }
+        currentHead = nil
+        upstreamSentAt = nil
+        upstreamAnsweredAt = nil
     }
 
     private func logRejection(_ verdict: TrustVerdict, exchange: Exchange) {

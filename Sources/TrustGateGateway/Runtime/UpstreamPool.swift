@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import TrustGateAllowList
+import TrustGatePKI
 
 /// Idle keep-alive connections to backends, shared by every client connection served on the same event loop (a
 /// connection is only ever used on the loop that made it, so handing it over needs no thread hop). Like nginx's
@@ -136,10 +137,16 @@ final class UpstreamLink: @unchecked Sendable {
     let key: UpstreamPool.Key
     /// The allow-list version its TLS handshake was judged under; nil for plain HTTP.
     let allowListVersion: Int64?
+    /// The leaf certificate the backend presented (nil for plain HTTP).
+    let leaf: ParsedCertificate?
     /// Reading from the backend is paused (the client cannot take more yet).
     var readPaused = false
 
-    init(channel: Channel, handler: UpstreamResponseHandler, key: UpstreamPool.Key, allowListVersion: Int64?) {
+    init(
+        channel: Channel, handler: UpstreamResponseHandler, key: UpstreamPool.Key, allowListVersion: Int64?,
+        leaf: ParsedCertificate? = nil
+    ) {
+        self.leaf = leaf
         self.channel = channel
         self.handler = handler
         self.key = key
