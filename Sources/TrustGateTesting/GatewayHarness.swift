@@ -52,6 +52,22 @@ public final class GatewayHarness: @unchecked Sendable {
         return port
     }
 
+    /// Issues a leaf for `name` from testpki's intermediate into `pki/PREFIX.pem` (leaf, then the intermediate:
+    /// what a server sends) and `pki/PREFIX.key`; `notAfter` as `cert create --not-after` takes it.
+    public func issueLeaf(_ name: String, prefix: String, notAfter: String? = nil) throws {
+        let created = try TrustGateBinary.run([
+            "cert", "create", name, "--san", "DNS:\(name)", "--profile", "leaf", "--ca-cert", "pki/intermediate-ca.pem",
+            "--ca-key", "pki/intermediate-ca.key", "--out", "pki/\(prefix)",
+        ] + (notAfter.map { ["--not-after", $0] } ?? []), in: directory.path)
+        guard created.status == 0 else { throw ProcessRunner.Failure.failed("cert create \(name): \(created)") }
+        var pem = try directory.read("pki/\(prefix).pem")
+        let intermediate = try directory.read("pki/intermediate-ca.pem")
+        if !String(decoding: pem, as: UTF8.self).contains(String(decoding: intermediate, as: UTF8.self)) {
+            pem += intermediate
+            _ = try directory.write("pki/\(prefix).pem", Array(pem))
+        }
+    }
+
     /// Starts the gateway with one pool, `app`, of the member on 127.0.0.1:`memberPort`, reached as
     /// `backend.test` under trusted-root, behind a rule for listener `main`; `settings` goes first (top-level
     /// keys such as `threads: 1`).

@@ -9,19 +9,7 @@ struct BackendHealthTests {
     /// Four pools: `ok` (testpki's valid backend), `soon` (a valid certificate that expires in 5 days), `wrong`
     /// (testpki's wrong-host backend) and `orphan` (no rule routes to it).
     private func backends(_ harness: GatewayHarness) async throws -> [EchoBackend] {
-        let created = try TrustGateBinary.run([
-            "cert", "create", "backend.test", "--san", "DNS:backend.test", "--profile", "leaf",
-            "--ca-cert", "pki/intermediate-ca.pem", "--ca-key", "pki/intermediate-ca.key", "--not-after", "5d",
-            "--out", "pki/backend-soon",
-        ], in: harness.directory.path)
-        #expect(created.status == 0, "\(created)")
-        // The backend sends its intermediate too: trusted-root validation needs it.
-        let intermediate = try harness.directory.read("pki/intermediate-ca.pem")
-        var soon = try harness.directory.read("pki/backend-soon.pem")
-        if !String(decoding: soon, as: UTF8.self).contains(String(decoding: intermediate, as: UTF8.self)) {
-            soon += intermediate
-            _ = try harness.directory.write("pki/backend-soon.pem", Array(soon))
-        }
+        try harness.issueLeaf("backend.test", prefix: "backend-soon", notAfter: "5d")
         var started: [EchoBackend] = []
         for scenario in ["valid", "soon", "wrong-host"] { started.append(try await echoBackend(harness, scenario)) }
         try harness.writeConfiguration("""

@@ -93,6 +93,45 @@ struct GatewayConfigurationTests {
         }
     }
 
+    @Test("Sites and redirects: one protocol and one default site per port, no host name twice; redirect rules checked")
+    func sitesAndRedirects() async throws {
+        try await withExample { dir in
+            let listeners = """
+                listeners:
+                  - {name: a, address: 127.0.0.1, port: 9000, protocol: http, host-names: [a.test]}
+                  - {name: b, address: 127.0.0.1, port: 9000, protocol: http, host-names: [a.test, b.test]}
+                  - {name: c, address: 127.0.0.1, port: 9000}
+                  - {name: d, address: 127.0.0.1, port: 9001, protocol: http}
+                pools: [{name: p, members: ["127.0.0.1:1"]}]
+                backend-settings: [{name: s, host-name: x.test}]
+                rules:
+                  - {name: r1, listener: d, redirect: {listener: nowhere, status: 304}}
+                  - {name: r2, listener: a, pool: p, settings: s, redirect: {listener: c}}
+                  - {name: r3, listener: b, redirect: {listener: c, status: 308, include-query: false}}
+                """
+            let error = #expect(throws: ConfigurationProblems.self) {
+                try GatewayConfiguration.load(yaml: "gateway: g\n" + listeners, baseDirectory: dir.path)
+            }
+            let messages = (error?.problems ?? []).map { "\($0.path): \($0.message)" }
+            for expected in ["listeners[1]: host name a.test is served by another listener",
+                             "listeners[2]: shares 127.0.0.1:9000 with a listener of another protocol",
+                             "rules[0].redirect.status: expected 301, 302, 303, 307 or 308",
+                             "rules[1].pool: a redirect rule has no pool",
+                             "rules[0]: redirect listener 'nowhere' is not defined"] {
+                #expect(messages.contains { $0.hasPrefix(expected) }, "\(expected) in \(messages)")
+            }
+            let good = try GatewayConfiguration.load(yaml: "gateway: g\n" + listeners
+                .replacingOccurrences(of: "[a.test, b.test]", with: "[b.test]")
+                .replacingOccurrences(of: "  - {name: c, address: 127.0.0.1, port: 9000}\n", with: "  - {name: c, address: 127.0.0.1, port: 9000, protocol: http}\n")
+                .replacingOccurrences(of: "{listener: nowhere, status: 304}", with: "{listener: c}")
+                .replacingOccurrences(of: "pool: p, settings: s, redirect: {listener: c}", with: "pool: p, settings: s"),
+                baseDirectory: dir.path)
+            #expect(good.rules[0].redirect == .init(listener: "c", status: 301, includePath: true, includeQuery: true))
+            #expect(good.rules[2].redirect == .init(listener: "c", status: 308, includePath: true, includeQuery: false))
+            #expect(good.listeners[1].serves("b.test") && !good.listeners[1].serves("a.test"))
+        }
+    }
+
     @Test("Members: host:port, host, [IPv6]:port; bad ones are refused")
     func members() {
         #expect(GatewayConfiguration.Member(parsing: "backend1.contoso.test:8443") == .init(host: "backend1.contoso.test", port: 8443))

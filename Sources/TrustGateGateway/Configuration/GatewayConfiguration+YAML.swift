@@ -77,7 +77,7 @@ extension GatewayConfiguration {
         -> Listener?
     {
         guard let fields = reader.mapping(
-            field, allowed: ["name", "address", "port", "protocol", "certificate", "host-names", "tls"])
+            field, allowed: ["name", "address", "port", "protocol", "certificate", "host-names", "tls", "require-sni"])
         else { return nil }
         let name = reader.string(fields["name"], required: "\(field.path).name")
         let port = reader.integer(fields["port"], in: 0...65535)
@@ -116,10 +116,12 @@ extension GatewayConfiguration {
             tls.cipherSuites = reader.strings(parts["cipher-suites"])
         }
         guard let name, let port, let scheme else { return nil }
-        return Listener(
+        var listener = Listener(
             name: name, address: reader.string(fields["address"]) ?? "0.0.0.0", port: port, scheme: scheme,
             certificate: certificate, hostNames: reader.strings(fields["host-names"]).map { $0.lowercased() }, tls: tls
         )
+        listener.requireSNI = reader.bool(fields["require-sni"]) ?? false
+        return listener
     }
 
     private static func certificateFiles(_ certificate: ListenerCertificate?) -> [(String, String)] {
@@ -174,8 +176,29 @@ extension GatewayConfiguration {
     }
 
     private static func rule(_ field: ConfigurationReader.Field, _ reader: ConfigurationReader) -> RoutingRule? {
-        guard let fields = reader.mapping(field, allowed: ["name", "listener", "pool", "settings", "paths"]) else {
+        guard let fields = reader.mapping(field, allowed: ["name", "listener", "pool", "settings", "paths", "redirect"]) else {
             return nil
+        }
+        var redirect: Redirect?
+        if let redirectField = fields["redirect"],
+            let parts = reader.mapping(redirectField, allowed: ["listener", "status", "include-path", "include-query"])
+        {
+            if let target = reader.string(parts["listener"], required: "\(redirectField.path).listener") {
+                var value = Redirect(listener: target)
+                if let status = reader.integer(parts["status"], in: 300...399) {
+                    if [301, 302, 303, 307, 308].contains(status) {
+                        value.status = status
+                    } else if let statusField = parts["status"] {
+                        reader.problem(statusField, "expected 301, 302, 303, 307 or 308")
+                    }
+                }
+                value.includePath = reader.bool(parts["include-path"]) ?? true
+                value.includeQuery = reader.bool(parts["include-query"]) ?? true
+                redirect = value
+            }
+            for key in ["pool", "settings", "paths"] where fields[key] != nil {
+                reader.problem(fields[key] ?? field, "a redirect rule has no \(key)")
+            }
         }
         let paths = reader.sequence(fields["paths"]).compactMap { pathField -> PathRule? in
             guard let parts = reader.mapping(pathField, allowed: ["match", "pool", "settings"]) else { return nil }
@@ -189,8 +212,12 @@ extension GatewayConfiguration {
             return PathRule(match: match, pool: pool, settings: settings)
         }
         guard let name = reader.string(fields["name"], required: "\(field.path).name"),
-            let listener = reader.string(fields["listener"], required: "\(field.path).listener"),
-            let pool = reader.string(fields["pool"], required: "\(field.path).pool"),
+            let listener = reader.string(fields["listener"], required: "\(field.path).listener")
+        else { return nil }
+        if fields["redirect"] != nil {
+            return redirect.map { RoutingRule(name: name, listener: listener, pool: "", settings: "", paths: [], redirect: $0) }
+        }
+        guard let pool = reader.string(fields["pool"], required: "\(field.path).pool"),
             let settings = reader.string(fields["settings"], required: "\(field.path).settings")
         else { return nil }
         return RoutingRule(name: name, listener: listener, pool: pool, settings: settings, paths: paths)
@@ -216,11 +243,35 @@ extension GatewayConfiguration {
             return Set(items.compactMap { $0.mapping?["name"]?.scalar?.string })
         }
         let (listenerNames, poolNames, settingsNames) = (names("listeners"), names("pools"), names("backend-settings"))
+        // Listeners on one address and port (other than 0) are one socket: one protocol, at most one without
+        // host names (the default site), no host name twice.
+        let listenerFields = reader.sequence(top["listeners"])
+        for (index, listener) in listeners.enumerated() where listener.port != 0 {
+            let field = index < listenerFields.count ? listenerFields[index] : ConfigurationReader.Field(node: nil, path: "listeners")
+            let earlier = listeners[..<index].filter { $0.address == listener.address && $0.port == listener.port }
+            guard !earlier.isEmpty else { continue }
+            if earlier.contains(where: { $0.scheme != listener.scheme }) {
+                reader.problem(field, "shares \(listener.address):\(listener.port) with a listener of another protocol")
+            }
+            if listener.hostNames.isEmpty, earlier.contains(where: { $0.hostNames.isEmpty }) {
+                reader.problem(field, "a second listener without host-names on \(listener.address):\(listener.port): "
+                    + "only one site there can be the default")
+            }
+            for name in listener.hostNames where earlier.contains(where: { $0.hostNames.contains(name) }) {
+                reader.problem(field, "host name \(name) is served by another listener on the same port")
+            }
+        }
         let ruleFields = reader.sequence(top["rules"])
         for (index, rule) in rules.enumerated() {
             let field = index < ruleFields.count ? ruleFields[index] : ConfigurationReader.Field(node: nil, path: "rules")
             if !listenerNames.contains(rule.listener) {
                 reader.problem(field, "listener '\(rule.listener)' is not defined")
+            }
+            if let redirect = rule.redirect {
+                if !listenerNames.contains(redirect.listener) {
+                    reader.problem(field, "redirect listener '\(redirect.listener)' is not defined")
+                }
+                continue
             }
             var missing = Set<String>()
             for (pool, settings) in [(rule.pool, rule.settings)] + rule.paths.map({ ($0.pool, $0.settings) }) {

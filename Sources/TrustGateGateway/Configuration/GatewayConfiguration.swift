@@ -47,9 +47,19 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var scheme: Scheme
         /// Required for `https`.
         public var certificate: ListenerCertificate?
-        /// Host names this listener serves (multi-site); empty: any.
+        /// Host names this listener serves (multi-site; `*.` wildcards); empty: any. Listeners on the same
+        /// address and port form one socket; SNI picks the certificate and Host the listener.
         public var hostNames: [String]
         public var tls: TLSPolicy
+        /// Refuse TLS handshakes whose SNI names no site on this listener's address and port.
+        public var requireSNI = false
+
+        /// Whether this listener serves `host` (lowercase, without port).
+        public func serves(_ host: String) -> Bool {
+            hostNames.contains { name in
+                name == host || (name.hasPrefix("*.") && host.hasSuffix(name.dropFirst()) && host.count > name.count - 1)
+            }
+        }
     }
 
     public enum Scheme: String, Sendable, Equatable {
@@ -130,9 +140,28 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public struct RoutingRule: Sendable, Equatable {
         public var name: String
         public var listener: String
+        /// Empty for a redirect rule.
         public var pool: String
         public var settings: String
         public var paths: [PathRule]
+        /// Answer with a redirect instead of proxying (Azure's redirect configuration).
+        public var redirect: Redirect? = nil
+    }
+
+    /// A redirect to another listener, e.g. HTTP to HTTPS.
+    public struct Redirect: Sendable, Equatable {
+        public var listener: String
+        /// 301 (default, permanent), 302, 303, 307 or 308.
+        public var status: Int = 301
+        public var includePath = true
+        public var includeQuery = true
+
+        public init(listener: String, status: Int = 301, includePath: Bool = true, includeQuery: Bool = true) {
+            self.listener = listener
+            self.status = status
+            self.includePath = includePath
+            self.includeQuery = includeQuery
+        }
     }
 
     /// A URL path map entry: `/images/*` or an exact path; the longest match wins.

@@ -64,7 +64,7 @@ public enum BackendProbe {
         warningDays: Int = 30, now: Date = Date()
     ) async throws -> [ProbedBackend] {
         var pairs: [(pool: String, settings: String)] = []
-        for rule in configuration.rules {
+        for rule in configuration.rules where rule.redirect == nil {
             for pair in [(rule.pool, rule.settings)] + rule.paths.map({ ($0.pool, $0.settings) })
             where !pairs.contains(where: { $0 == pair }) {
                 pairs.append(pair)

@@ -51,25 +51,35 @@ public final class GatewayServer: Sendable {
         let accessLog = try configuration.accessLog.map { try AccessLog(destination: $0) }
         let token = try configuration.admin?.tokenFile.map { try AdminServer.readToken($0) }
         let configurationBox = NIOLockedValueBox(configuration)
+        // Listeners on one address and port are one socket (multi-site); every listener of a socket shares its
+        // TLS context box.
         var contexts: [String: ListenerContext] = [:]
-        for listener in configuration.listeners {
-            contexts[listener.name] = ListenerContext(try listener.scheme == .https ? makeListenerContext(listener) : nil)
+        let sockets = siteGroups(configuration.listeners)
+        for sites in sockets {
+            let box = ListenerContext(try sites[0].scheme == .https ? makeListenerContext(sites) : nil)
+            for listener in sites { contexts[listener.name] = box }
         }
+        let boundPorts = BoundPorts()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         var channels: [Channel] = []
         var bound: [Bound] = []
         var adminChannel: Channel?
         do {
-            for listener in configuration.listeners {
+            for sites in sockets {
+                let primary = sites.first { $0.hostNames.isEmpty } ?? sites[0]
                 let environment = ProxyHandler.Environment(
-                    gateway: configuration.gateway, listener: listener, boundPort: 0, routes: routes,
+                    gateway: configuration.gateway, listener: primary, boundPort: 0, routes: routes,
                     connector: connector, connections: connections, logger: logger, metrics: metrics,
-                    accessLog: accessLog
+                    accessLog: accessLog, boundPorts: boundPorts
                 )
-                let channel = try await bind(listener, context: contexts[listener.name] ?? ListenerContext(nil),
+                let channel = try await bind(primary, context: contexts[primary.name] ?? ListenerContext(nil),
                                              group: group, environment: environment)
                 channels.append(channel)
-                bound.append(Bound(name: listener.name, address: listener.address, port: channel.localAddress?.port ?? 0))
+                let port = channel.localAddress?.port ?? 0
+                for listener in sites {
+                    bound.append(Bound(name: listener.name, address: listener.address, port: port))
+                    boundPorts.set(listener.name, port)
+                }
             }
             if let admin = configuration.admin {
                 let endpoints = AdminServer.Endpoints(metrics: metrics, backendHealth: {
@@ -154,8 +164,8 @@ public final class GatewayServer: Sendable {
         guard problems.isEmpty else { throw ConfigurationProblems(problems) }
         // Build every new TLS context before swapping anything: a bad certificate leaves the old config whole.
         var contexts: [(ListenerContext, NIOSSLContext)] = []
-        for listener in new.listeners where listener.scheme == .https {
-            if let box = listenerContexts[listener.name] { contexts.append((box, try Self.makeListenerContext(listener))) }
+        for sites in Self.siteGroups(new.listeners) where sites[0].scheme == .https {
+            if let box = listenerContexts[sites[0].name] { contexts.append((box, try Self.makeListenerContext(sites))) }
         }
         for (box, context) in contexts { box.current = context }
         routes.current = Router(configuration: new)
@@ -211,7 +221,60 @@ public final class GatewayServer: Sendable {
     }
 
     /// The listener's TLS context, built once: its certificate chain and key from a PFX or PEM files.
-    static func makeListenerContext(_ listener: GatewayConfiguration.Listener) throws -> NIOSSLContext {
+    /// The listeners grouped by socket: those on the same address and port (other than 0) share one.
+    static func siteGroups(_ listeners: [GatewayConfiguration.Listener]) -> [[GatewayConfiguration.Listener]] {
+        var groups: [[GatewayConfiguration.Listener]] = []
+        for listener in listeners {
+            if listener.port != 0,
+                let index = groups.firstIndex(where: { $0[0].port == listener.port && $0[0].address == listener.address })
+            {
+                groups[index].append(listener)
+            } else {
+                groups.append([listener])
+            }
+        }
+        return groups
+    }
+
+    /// The TLS context of one socket. With several sites (or `require-sni`), the certificate is chosen per
+    /// handshake by SNI: the site that serves the name, else the default site's (the one without host names);
+    /// with `require-sni`, a handshake naming no site is refused. The TLS policy is the default site's.
+    static func makeListenerContext(_ sites: [GatewayConfiguration.Listener]) throws -> NIOSSLContext {
+        let primary = sites.first { $0.hostNames.isEmpty } ?? sites[0]
+        let material = try sites.map { ($0, try certificateMaterial($0)) }
+        let (chain, privateKey) = material.first { $0.0.name == primary.name }?.1 ?? material[0].1
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+        tls.minimumTLSVersion = primary.tls.minimumVersion == "1.3" ? .tlsv13 : .tlsv12
+        if !primary.tls.cipherSuites.isEmpty { tls.cipherSuites = primary.tls.cipherSuites.joined(separator: ":") }
+        let requireSNI = sites.contains { $0.requireSNI }
+        if sites.count > 1 || requireSNI {
+            let table = material.map { (listener: $0.0, chain: $0.1.0, key: $0.1.1) }
+            tls.sslContextCallback = { values, promise in
+                let name = values.serverHostname?.lowercased()
+                if let name, let site = table.first(where: { $0.listener.serves(name) }) {
+                    var override = NIOSSLContextConfigurationOverride()
+                    override.certificateChain = site.chain
+                    override.privateKey = .privateKey(site.key)
+                    promise.succeed(override)
+                } else if requireSNI {
+                    promise.fail(SNIRefused(name: name))
+                } else {
+                    promise.succeed(.noChanges)
+                }
+            }
+        }
+        return try NIOSSLContext(configuration: tls)
+    }
+
+    struct SNIRefused: Error, CustomStringConvertible {
+        var name: String?
+        var description: String { "require-sni: \(name.map { "no site serves \($0)" } ?? "the client sent no SNI")" }
+    }
+
+    /// A listener's certificate chain and key, read from its PFX or PEM files.
+    static func certificateMaterial(_ listener: GatewayConfiguration.Listener) throws
+        -> ([NIOSSLCertificateSource], NIOSSLPrivateKey)
+    {
         // Every failure names the file: a missing one is a configuration problem, a bad one the PKI error.
         func read(_ path: String) throws -> [UInt8] {
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -245,11 +308,7 @@ public final class GatewayServer: Sendable {
                                                               column: nil, message: "the certificate and key do not match")])
         }
         let chain = try bundle.certificates.map { NIOSSLCertificateSource.certificate(try NIOSSLCertificate(bytes: $0.der, format: .der)) }
-        let privateKey = try NIOSSLPrivateKey(bytes: try key.pkcs8DER(), format: .der)
-        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
-        tls.minimumTLSVersion = listener.tls.minimumVersion == "1.3" ? .tlsv13 : .tlsv12
-        if !listener.tls.cipherSuites.isEmpty { tls.cipherSuites = listener.tls.cipherSuites.joined(separator: ":") }
-        return try NIOSSLContext(configuration: tls)
+        return (chain, try NIOSSLPrivateKey(bytes: try key.pkcs8DER(), format: .der))
     }
 }
 
@@ -264,6 +323,19 @@ final class ListenerContext: Sendable {
     var current: NIOSSLContext? {
         get { value.withLockedValue { $0 } }
         set { value.withLockedValue { $0 = newValue } }
+    }
+}
+
+/// Every listener's bound port (for port 0, known only after bind), for redirects to another listener.
+final class BoundPorts: Sendable {
+    private let ports = NIOLockedValueBox<[String: Int]>([:])
+
+    func set(_ listener: String, _ port: Int) {
+        ports.withLockedValue { $0[listener] = port }
+    }
+
+    func port(of listener: String) -> Int? {
+        ports.withLockedValue { $0[listener] }
     }
 }
 

@@ -23,7 +23,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// A request as the parser cuts it from the byte stream.
     enum RequestPart {
-        case head(HTTP1.Head)
+        case head(HTTP1.Head, hasBody: Bool)
         /// Body bytes as they arrived, chunked framing included.
         case body(ByteBuffer)
         case end
@@ -46,6 +46,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         var logger: Logger
         var metrics: GatewayMetrics
         var accessLog: AccessLog?
+        var boundPorts: BoundPorts
     }
 
     private enum State {
@@ -110,6 +111,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var body: BodyReader?
     /// A request the parser refused: nothing more is read.
     private var refused = false
+    /// Whether the request in progress has a body (else its end follows its head at once).
+    private var requestHasBody = false
     /// The request in progress, for the metrics and the access log.
     private var currentHead: HTTP1.Head?
     private var currentPool = "-"
@@ -168,7 +171,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                     guard let bytes = try heads.take(&buffer) else { break }
                     let head = try HTTP1.parse(bytes, request: true)
                     let framing = try HTTP1.requestFraming(head)
-                    deliver(.head(head), context: context)
+                    deliver(.head(head, hasBody: framing != .none), context: context)
                     if framing == .none {
                         deliver(.end, context: context)
                     } else {
@@ -223,7 +226,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func handle(_ part: RequestPart, context: ChannelHandlerContext) {
         switch part {
-        case .head(let head):
+        case .head(let head, let hasBody):
+            requestHasBody = hasBody
             begin(head, context: context)
         case .body(let buffer):
             forward(buffer)
@@ -258,7 +262,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private static func size(of part: RequestPart) -> Int {
         switch part {
-        case .head(let head): 256 + head.bytes.count + 32 * head.fields.count
+        case .head(let head, _): 256 + head.bytes.count + 32 * head.fields.count
         case .body(let buffer): buffer.readableBytes
         case .end: 16
         }
@@ -286,7 +290,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         closeUpstream()
         let router = environment.routes.current
         let target = head.target
-        guard let route = router.route(listener: environment.listener.name, path: target) else {
+        let site = router.site(on: environment.listener, host: head.fields.first { $0.kind == .host }.map { head.string($0.value) } ?? "")
+        if let redirect = router.redirect(listener: site.name) {
+            exchange = nil
+            state = .discarding
+            respondRedirect(redirect, head: head, router: router)
+            return
+        }
+        guard let route = router.route(listener: site.name, path: target) else {
             exchange = nil
             state = .discarding
             respondError(code: 404, reason: "Not Found", category: "no-route", log: "no rule routes \(target)")
@@ -765,10 +776,21 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         let body = "\(code) \(reason): \(category)\n"
         account(status: code, bodyBytes: body.utf8.count)
         exchange = nil
-        let closeAfter = !keepAlive || !requestEnded
-        var buffer = context.channel.allocator.buffer(capacity: 256)
-        buffer.writeString("HTTP/1.1 \(code) \(reason)\r\ncontent-type: text/plain; charset=utf-8\r\n")
-        buffer.writeString("content-length: \(body.utf8.count)\r\nx-trustgate-reason: \(category)\r\n")
+        // A request whose body has not all arrived closes the connection; one without a body keeps it.
+        answer(
+            "HTTP/1.1 \(code) \(reason)\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: \(body.utf8.count)\r\n"
+                + "x-trustgate-reason: \(category)\r\n",
+            body: body, context: context
+        )
+    }
+
+    /// Writes an answer of the gateway's own (status line and fields given, `Connection` and the blank line
+    /// added) and goes on: with the next request, or by closing when the client asked for that or its request
+    /// body has not all arrived (a request without a body keeps the connection).
+    private func answer(_ head: String, body: String, context: ChannelHandlerContext) {
+        let closeAfter = !keepAlive || (!requestEnded && requestHasBody)
+        var buffer = context.channel.allocator.buffer(capacity: head.utf8.count + body.utf8.count + 24)
+        buffer.writeString(head)
         if closeAfter { buffer.writeStaticString("connection: close\r\n") }
         buffer.writeStaticString("\r\n")
         buffer.writeString(body)
@@ -781,6 +803,32 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             responseComplete(context: context)
         }
+    }
+
+    /// A redirect rule's answer: the same host on the target listener's scheme and port, with the path and query
+    /// unless the rule drops them (Azure's HTTP-to-HTTPS redirect).
+    private func respondRedirect(_ redirect: GatewayConfiguration.Redirect, head: HTTP1.Head, router: Router) {
+        guard let context, let listener = router.configuration.listeners.first(where: { $0.name == redirect.listener }) else {
+            return
+        }
+        let hostField = head.fields.first { $0.kind == .host }.map { head.string($0.value) } ?? ""
+        var host = Router.hostWithoutPort(hostField)
+        if host.isEmpty { host = listener.hostNames.first { !$0.hasPrefix("*.") } ?? listener.address }
+        guard host.utf8.allSatisfy({ HTTP1.isTokenByte($0) || $0 == UInt8(ascii: ":") }) else {
+            respondError(code: 400, reason: "Bad Request", category: "bad-request", log: nil)
+            return
+        }
+        let port = environment.boundPorts.port(of: listener.name) ?? listener.port
+        let shown = host.contains(":") ? "[\(host)]" : host
+        let authority = port == (listener.scheme == .https ? 443 : 80) ? shown : "\(shown):\(port)"
+        let parts = head.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = redirect.includePath ? String(parts.first ?? "/") : "/"
+        let query = redirect.includeQuery && parts.count > 1 ? "?" + parts[1] : ""
+        let location = "\(listener.scheme.rawValue)://\(authority)\(path.hasPrefix("/") ? path : "/" + path)\(query)"
+        let reasons = [301: "Moved Permanently", 302: "Found", 303: "See Other", 307: "Temporary Redirect", 308: "Permanent Redirect"]
+        account(status: redirect.status, bodyBytes: 0)
+        answer("HTTP/1.1 \(redirect.status) \(reasons[redirect.status] ?? "Redirect")\r\nlocation: \(location)\r\n"
+               + "content-length: 0\r\n", body: "", context: context)
     }
 
     /// The request is answered: the metrics, and the access log when there is one.

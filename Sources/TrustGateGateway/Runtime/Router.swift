@@ -36,14 +36,51 @@ final class Router: Sendable {
     let failTimeout: TimeAmount
     private let balance = NIOLockedValueBox(Balance())
 
+    /// For each listener, the listeners sharing its socket (itself included), computed once.
+    private let sites: [String: [GatewayConfiguration.Listener]]
+
     init(configuration: GatewayConfiguration, failTimeout: TimeAmount = .seconds(10)) {
         self.configuration = configuration
         self.failTimeout = failTimeout
+        var sites: [String: [GatewayConfiguration.Listener]] = [:]
+        for listener in configuration.listeners {
+            sites[listener.name] = listener.port == 0
+                ? [listener]
+                : configuration.listeners.filter { $0.address == listener.address && $0.port == listener.port }
+        }
+        self.sites = sites
+    }
+
+    /// The site (listener) a request on `bound`'s socket is for: the listener on the same address and port that
+    /// serves `host`, else the one there without host names (the default site), else the first (as nginx's
+    /// default server). Read from the configuration in force, so that SIGHUP changes host names too.
+    func site(on bound: GatewayConfiguration.Listener, host: @autoclosure () -> String) -> GatewayConfiguration.Listener {
+        guard let group = sites[bound.name], group.count > 1 else { return sites[bound.name]?.first ?? bound }
+        let name = Self.hostWithoutPort(host())
+        return group.first { $0.serves(name) } ?? group.first { $0.hostNames.isEmpty } ?? group.first ?? bound
+    }
+
+    /// `host` lowercased, without a port (`[v6]:port` keeps its brackets off).
+    static func hostWithoutPort(_ host: String) -> String {
+        var name = Substring(host.lowercased())
+        if name.hasPrefix("[") {
+            name = name.dropFirst().prefix { $0 != "]" }
+        } else if let colon = name.lastIndex(of: ":") {
+            name = name[..<colon]
+        }
+        return String(name)
+    }
+
+    /// The redirect a rule on `listener` answers with, if it is a redirect rule.
+    func redirect(listener: String) -> GatewayConfiguration.Redirect? {
+        configuration.rules.first { $0.listener == listener }?.redirect
     }
 
     /// The route for `path` on `listener`, or nil when no rule covers it.
     func route(listener: String, path: String) -> Route? {
-        guard let rule = configuration.rules.first(where: { $0.listener == listener }) else { return nil }
+        guard let rule = configuration.rules.first(where: { $0.listener == listener }), rule.redirect == nil else {
+            return nil
+        }
         let pathOnly = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
         var poolName = rule.pool
         var settingsName = rule.settings

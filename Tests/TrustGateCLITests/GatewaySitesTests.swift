@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+import TrustGateGateway
+import TrustGatePKI
+import TrustGateTesting
+
+@Suite("gateway run: multi-site listeners, SNI certificates, path maps, redirects")
+struct GatewaySitesTests {
+    /// The CN of the certificate `openssl s_client` printed (`subject=CN = NAME`, or `subject=CN=NAME`).
+    static func subject(_ output: String) -> String? {
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("subject=") }) else { return nil }
+        return line.dropFirst("subject=".count).replacingOccurrences(of: " ", with: "")
+            .replacingOccurrences(of: "/", with: "").replacingOccurrences(of: "CN=", with: "")
+    }
+
+    @Test("Two sites on one port: SNI picks each certificate, Host each pool; path maps; HTTP to HTTPS is 301 with path and query")
+    func sites() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            for name in ["www.contoso.test", "api.contoso.test"] { try harness.issueLeaf(name, prefix: "site-\(name)") }
+            var backends: [String: EchoBackend] = [:]
+            for pool in ["www", "images", "video", "api"] { backends[pool] = try await echoBackend(harness, "valid") }
+            let shared = try freePort()
+            let plain = try freePort()
+            func port(_ pool: String) -> Int { backends[pool]?.port ?? 0 }
+            try harness.start("""
+                  - {name: www, address: 127.0.0.1, port: \(shared), host-names: [www.contoso.test], certificate: {pem: pki/site-www.contoso.test.pem, key: pki/site-www.contoso.test.key}}
+                  - {name: api, address: 127.0.0.1, port: \(shared), host-names: ["*.api.contoso.test", api.contoso.test], certificate: {pem: pki/site-api.contoso.test.pem, key: pki/site-api.contoso.test.key}}
+                  - {name: plain, address: 127.0.0.1, port: \(plain), protocol: http}
+                pools:
+                  - {name: www, members: ["127.0.0.1:\(port("www"))"]}
+                  - {name: images, members: ["127.0.0.1:\(port("images"))"]}
+                  - {name: video, members: ["127.0.0.1:\(port("video"))"]}
+                  - {name: api, members: ["127.0.0.1:\(port("api"))"]}
+                backend-settings:
+                  - {name: e2e, host-name: backend.test}
+                rules:
+                  - {name: main, listener: main, pool: www, settings: e2e}
+                  - {name: www, listener: www, pool: www, settings: e2e, paths: [{match: "/images/*", pool: images, settings: e2e}, {match: "/video/*", pool: video, settings: e2e}]}
+                  - {name: api, listener: api, pool: api, settings: e2e}
+                  - {name: to-https, listener: plain, redirect: {listener: www}}
+                """)
+            _ = try #require(try harness.process?.waitFor("(listening api on 127\\.0\\.0\\.1:\(shared))"))
+
+            // SNI picks the certificate (openssl s_client -servername), before any HTTP.
+            for (name, expected) in [("www.contoso.test", "www.contoso.test"), ("api.contoso.test", "api.contoso.test"),
+                                     ("v2.api.contoso.test", "api.contoso.test")] {
+                let result = try ProcessRunner.run("openssl", [
+                    "s_client", "-connect", "127.0.0.1:\(shared)", "-servername", name, "-CAfile", dir.file("pki/root-ca.pem"),
+                ], input: Array("Q\n".utf8), timeout: 20)
+                #expect(Self.subject(result.stdout) == expected, "\(name): \(result.stdout.prefix(600))")
+            }
+            func get(_ host: String, _ path: String, scheme: String = "https", port: Int = shared) throws -> (String, String) {
+                let result = try ProcessRunner.run("curl", [
+                    "-s", "--max-time", "20", "--cacert", dir.file("pki/root-ca.pem"), "--resolve", "\(host):\(port):127.0.0.1",
+                    "-D", "-", "-o", "/dev/null", "-w", "%{http_code}", "\(scheme)://\(host):\(port)\(path)",
+                ])
+                return (String(result.stdout.suffix(3)), result.stdout)
+            }
+            // Host picks the site, and the site's rule and path map pick the pool.
+            let counts = { backends.mapValues(\.acceptedConnections) }
+            #expect(try get("www.contoso.test", "/").0 == "200")
+            #expect(try get("www.contoso.test", "/images/cat.png").0 == "200")
+            #expect(try get("www.contoso.test", "/video/1.mp4").0 == "200")
+            #expect(try get("api.contoso.test", "/v1/users").0 == "200")
+            #expect(counts() == ["www": 1, "images": 1, "video": 1, "api": 1], "\(counts())")
+            #expect(try get("www.contoso.test", "/imagesx").0 == "200" && counts()["www"] == 1, "pooled: still one connection")
+
+            // HTTP to HTTPS: 301 to the same host, path and query on the www listener's port.
+            let (status, headers) = try get("www.contoso.test", "/a/b?x=1&y=2", scheme: "http", port: plain)
+            #expect(status == "301", "\(headers)")
+            #expect(headers.lowercased().contains("location: https://www.contoso.test:\(shared)/a/b?x=1&y=2"), "\(headers)")
+            for backend in backends.values { await backend.stop() }
+        }
+    }
+
+    @Test("require-sni refuses a handshake naming no site; two default sites on one port are a configuration problem")
+    func requireSNI() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            try harness.issueLeaf("www.contoso.test", prefix: "site-www.contoso.test")
+            let backend = try await echoBackend(harness, "valid")
+            let shared = try freePort()
+            let common = GatewayHarness.onePool(memberPort: backend.port)
+            let body = """
+                  - {name: www, address: 127.0.0.1, port: \(shared), host-names: [www.contoso.test], require-sni: true, certificate: {pem: pki/site-www.contoso.test.pem, key: pki/site-www.contoso.test.key}}
+                \(common)
+                  - {name: www, listener: www, pool: app, settings: e2e}
+                """
+            try harness.writeConfiguration("""
+                  - {name: a, address: 127.0.0.1, port: \(shared), protocol: http}
+                  - {name: b, address: 127.0.0.1, port: \(shared), protocol: http}
+                \(common)
+                """)
+            let check = try TrustGateBinary.run(["gateway", "check-config", "gateway.yaml"], in: dir.path)
+            #expect(check.status == 65 && check.stderr.contains("only one site there can be the default"), "\(check)")
+
+            try harness.start(body)
+            func handshake(_ name: String?) throws -> ProcessResult {
+                try ProcessRunner.run("openssl", ["s_client", "-connect", "127.0.0.1:\(shared)", "-CAfile", dir.file("pki/root-ca.pem")]
+                    + (name.map { ["-servername", $0] } ?? ["-noservername"]), input: Array("Q\n".utf8), timeout: 20)
+            }
+            #expect(Self.subject(try handshake("www.contoso.test").stdout) == "www.contoso.test")
+            #expect(Self.subject(try handshake("other.test").stdout) == nil, "no site for other.test: no certificate")
+            #expect(Self.subject(try handshake(nil).stdout) == nil, "no SNI: refused")
+            await backend.stop()
+        }
+    }
+}
