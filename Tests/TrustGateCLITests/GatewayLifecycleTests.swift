@@ -148,11 +148,11 @@ struct GatewayLifecycleTests {
             // A chunked response relayed as it came, to an HTTP/1.1 client.
             let chunked = try harness.curl("/chunked/a", ["-i"])
             #expect(chunked.status == "200" && chunked.body.lowercased().contains("transfer-encoding: chunked"), "\(chunked)")
-            #expect(chunked.body.contains("GET /chunked/a HTTP/1.1") && chunked.body.hasSuffix("body-bytes: 0\n"), "\(chunked)")
+            #expect(chunked.body.contains("GET /chunked/a HTTP/1.1") && chunked.body.hasSuffix("body-bytes: 0\nserved-by: \(backend.port)\n"), "\(chunked)")
             // The same to an HTTP/1.0 client: the data without the chunk framing, then the connection closes.
             let old = try harness.curl("/chunked/b", ["-i", "--http1.0"])
             #expect(old.status == "200" && !old.body.lowercased().contains("transfer-encoding"), "\(old)")
-            #expect(old.body.lowercased().contains("connection: close") && old.body.hasSuffix("body-bytes: 0\n"), "\(old)")
+            #expect(old.body.lowercased().contains("connection: close") && old.body.hasSuffix("body-bytes: 0\nserved-by: \(backend.port)\n"), "\(old)")
             // A chunked upload, and one announced with Expect: 100-continue (answered by the gateway, not forwarded).
             let up = try harness.curl("/up", ["-H", "Transfer-Encoding: chunked", "--data-binary", "@" + dir.file("upload.bin")])
             #expect(up.status == "200" && up.body.contains("transfer-encoding: chunked") && up.body.contains("body-bytes: 51200"), "\(up)")

@@ -109,3 +109,54 @@ struct GatewaySitesTests {
         }
     }
 }
+
+@Suite("gateway run: cookie-based affinity")
+struct GatewayAffinityTests {
+    @Test("100 requests with the cookie reach one member; without it they spread; when it stops, requests move and the cookie is re-issued")
+    func affinity() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            let first = try await echoBackend(harness, "valid")
+            let second = try await echoBackend(harness, "valid")
+            try harness.start("""
+                pools:
+                  - {name: app, members: ["127.0.0.1:\(first.port)", "127.0.0.1:\(second.port)"]}
+                backend-settings:
+                  - {name: e2e, host-name: backend.test, affinity: {cookie: Sticky, same-site-none: true}}
+                rules:
+                  - {name: r, listener: main, pool: app, settings: e2e}
+                """)
+            /// `count` requests on one curl connection; the ports that served them, and the Set-Cookie lines.
+            func requests(_ count: Int, cookie: String? = nil) throws -> (servedBy: [Int], setCookies: [String]) {
+                let urls = (0..<count).map { "https://gateway.test:\(harness.port)/n\($0)" }
+                let result = try ProcessRunner.run("curl", [
+                    "-s", "--max-time", "60", "--cacert", dir.file("pki/root-ca.pem"), "--resolve",
+                    "gateway.test:\(harness.port):127.0.0.1", "-i",
+                ] + (cookie.map { ["-b", "Sticky=\($0)"] } ?? []) + urls, timeout: 90)
+                let lines = result.stdout.split(whereSeparator: \.isNewline)
+                return (lines.compactMap { $0.hasPrefix("served-by: ") ? Int($0.dropFirst("served-by: ".count)) : nil },
+                        lines.filter { $0.lowercased().hasPrefix("set-cookie:") }.map(String.init))
+            }
+            let spread = try requests(10)
+            #expect(Set(spread.servedBy) == [first.port, second.port], "round-robin without the cookie: \(spread.servedBy)")
+            let cookie = try #require(spread.setCookies.first, "a cookie is issued")
+            #expect(cookie.contains("; Path=/; HttpOnly; Secure; SameSite=None"), "\(cookie)")
+            let value = try #require(cookie.split(separator: ";").first?.split(separator: "=").last.map(String.init))
+
+            let sticky = try requests(100, cookie: value)
+            #expect(sticky.servedBy.count == 100 && Set(sticky.servedBy).count == 1, "\(Set(sticky.servedBy))")
+            #expect(sticky.setCookies.isEmpty, "the cookie already names the member: not re-issued")
+            let member = try #require(sticky.servedBy.first)
+
+            // The member stops: requests with the old cookie move to the other, which issues its own cookie.
+            let (gone, other) = member == first.port ? (first, second) : (second, first)
+            await gone.stop()
+            let moved = try requests(5, cookie: value)
+            #expect(Set(moved.servedBy) == [other.port], "\(moved.servedBy)")
+            let renewed = try #require(moved.setCookies.first)
+            #expect(!renewed.contains("Sticky=\(value);"), "\(renewed)")
+            await other.stop()
+        }
+    }
+}

@@ -132,6 +132,22 @@ struct GatewayConfigurationTests {
         }
     }
 
+    @Test("affinity: default cookie name, same-site-none; a cookie name that is not a token is a problem")
+    func affinity() async throws {
+        try await withExample { dir in
+            let withAffinity = Self.example.replacingOccurrences(of: "trust: trusted-root", with: "trust: trusted-root\n    affinity: {}")
+            let defaults = try GatewayConfiguration.load(yaml: withAffinity, baseDirectory: dir.path)
+            #expect(defaults.backendSettings[0].affinity == .init(cookieName: "TrustGateAffinity", sameSiteNone: false))
+            let named = Self.example.replacingOccurrences(
+                of: "trust: trusted-root", with: "trust: trusted-root\n    affinity: {cookie: App, same-site-none: true}")
+            let custom = try GatewayConfiguration.load(yaml: named, baseDirectory: dir.path)
+            #expect(custom.backendSettings[0].affinity == .init(cookieName: "App", sameSiteNone: true))
+            let bad = Self.example.replacingOccurrences(of: "trust: trusted-root", with: "trust: trusted-root\n    affinity: {cookie: \"a b\"}")
+            let error = #expect(throws: ConfigurationProblems.self) { try GatewayConfiguration.load(yaml: bad, baseDirectory: dir.path) }
+            #expect(error?.problems.contains { $0.path == "backend-settings[0].affinity.cookie" } == true, "\(String(describing: error))")
+        }
+    }
+
     @Test("Members: host:port, host, [IPv6]:port; bad ones are refused")
     func members() {
         #expect(GatewayConfiguration.Member(parsing: "backend1.contoso.test:8443") == .init(host: "backend1.contoso.test", port: 8443))

@@ -19,7 +19,8 @@ extension GatewayConfiguration {
     /// - `backend-settings[]`: `name`, `protocol` (`https` default | `http`), `port`, `host-name`,
     ///   `pick-host-name-from-member` (default false), `trust` (`trusted-root` default | `pinned` | `well-known-ca`),
     ///   `request-timeout` (default `30s`), `connect-timeout` (default `10s`).
-    /// - `rules[]`: `name`, `listener`, `pool`, `settings`, `paths[]` (`{match, pool, settings}`).
+    ///   `affinity` (`{cookie: TrustGateAffinity, same-site-none: false}`).
+    /// - `rules[]`: `name`, `listener`, `pool`, `settings`, `paths[]` (`{match, pool, settings}`), `redirect`.
     /// - `admin`: `address` (default `127.0.0.1`), `port`, `token-file` (optional bearer token).
     /// - `access-log`: `stdout`, or a file to append to.
     public static func load(yaml text: String, baseDirectory: String) throws(ConfigurationProblems) -> GatewayConfiguration {
@@ -155,7 +156,7 @@ extension GatewayConfiguration {
         guard let fields = reader.mapping(
             field,
             allowed: ["name", "protocol", "port", "host-name", "pick-host-name-from-member", "trust", "request-timeout",
-                      "connect-timeout"])
+                      "connect-timeout", "affinity"])
         else { return nil }
         let name = reader.string(fields["name"], required: "\(field.path).name")
         let scheme = fields["protocol"].map { reader.choice($0, Scheme.self, allowed: [.https, .http]) } ?? .https
@@ -168,11 +169,21 @@ extension GatewayConfiguration {
         let port = reader.integer(fields["port"], in: 1...65535)
         let requestTimeout = reader.duration(fields["request-timeout"]) ?? 30
         let connectTimeout = reader.duration(fields["connect-timeout"]) ?? 10
+        var affinity: Affinity?
+        if let affinityField = fields["affinity"], let parts = reader.mapping(affinityField, allowed: ["cookie", "same-site-none"]) {
+            let cookie = reader.string(parts["cookie"]) ?? "TrustGateAffinity"
+            if cookie.isEmpty || !cookie.utf8.allSatisfy(HTTP1.isTokenByte) {
+                reader.problem(parts["cookie"] ?? affinityField, "not a cookie name (letters, digits and !#$%&'*+-.^_`|~)")
+            }
+            affinity = Affinity(cookieName: cookie, sameSiteNone: reader.bool(parts["same-site-none"]) ?? false)
+        }
         guard let name, let scheme, let trust else { return nil }
-        return BackendSettings(
+        var settings = BackendSettings(
             name: name, scheme: scheme, port: port, hostName: hostName?.lowercased(), pickHostNameFromMember: pick,
             trust: trust, requestTimeout: requestTimeout, connectTimeout: connectTimeout
         )
+        settings.affinity = affinity
+        return settings
     }
 
     private static func rule(_ field: ConfigurationReader.Field, _ reader: ConfigurationReader) -> RoutingRule? {

@@ -123,6 +123,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var requestTimeout: TimeInterval
         /// Default 10 s.
         public var connectTimeout: TimeInterval
+        /// Cookie-based affinity (Azure's); off by default.
+        public var affinity: Affinity? = nil
 
         /// The port used for a member: the settings' override, the member's own, else the protocol's default.
         public func port(for member: Member) -> Int {
@@ -137,6 +139,20 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     /// Which pool and settings a listener's requests go to, optionally by URL path.
+    /// Cookie-based affinity: the gateway issues a cookie naming the member that answered, and sends later
+    /// requests carrying it to that member while it is available.
+    public struct Affinity: Sendable, Equatable {
+        /// Default `TrustGateAffinity`.
+        public var cookieName: String
+        /// Adds `SameSite=None` (for cross-site use; the cookie is `Secure` on HTTPS listeners anyway).
+        public var sameSiteNone: Bool
+
+        public init(cookieName: String = "TrustGateAffinity", sameSiteNone: Bool = false) {
+            self.cookieName = cookieName
+            self.sameSiteNone = sameSiteNone
+        }
+    }
+
     public struct RoutingRule: Sendable, Equatable {
         public var name: String
         public var listener: String

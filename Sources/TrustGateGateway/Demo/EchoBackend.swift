@@ -73,7 +73,7 @@ public final class EchoBackend: Sendable {
     }
 }
 
-/// Answers with the request line, the headers and the number of body bytes received; a path under `/slow/` is
+/// Answers with the request line, the headers, the number of body bytes received and its own port (`served-by`); a path under `/slow/` is
 /// answered after 1.5 s (a request in flight, for drain tests), one under `/chunked/` with a chunked body.
 final class EchoHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -93,7 +93,7 @@ final class EchoHandler: ChannelInboundHandler {
         case .body(let buffer):
             bodyBytes += buffer.readableBytes
         case .end:
-            received += "body-bytes: \(bodyBytes)\n"
+            received += "body-bytes: \(bodyBytes)\nserved-by: \(context.channel.localAddress?.port ?? 0)\n"
             if received.contains(" /slow/") {
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 context.eventLoop.scheduleTask(in: .milliseconds(1500)) {

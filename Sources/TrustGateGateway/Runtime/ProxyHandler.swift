@@ -70,6 +70,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         /// of the body was sent, the request goes again, once, on a new connection (`avoidPool`).
         var fromPool = false
         var avoidPool = false
+        /// The affinity cookie's value the request carried.
+        var presentedAffinity: String?
         var bodySent = false
         var target: String { "\(member.host):\(route.settings.port(for: member))" }
     }
@@ -313,14 +315,19 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             interim.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
             context.writeAndFlush(wrapOutboundOut(interim), promise: nil)
         }
-        switch router.pick(route.pool) {
+        // Cookie-based affinity: the member the cookie names, while it is available; else the usual pick (and
+        // the response carries a new cookie).
+        let presentedAffinity = route.settings.affinity.flatMap { Self.cookie(named: $0.cookieName, in: head) }
+        let sticky = presentedAffinity.flatMap { router.stickyMember($0, in: route.pool) }
+        switch sticky.map(Router.Pick.member) ?? router.pick(route.pool) {
         case .noneAvailable(let category):
             exchange = nil
             state = .discarding
             respondError(code: 503, reason: "Service Unavailable", category: category,
                          log: "no member of pool \(route.pool.name) is allowed and reachable")
         case .member(let member):
-            let exchange = Exchange(id: exchangeCount, head: head, router: router, route: route, member: member)
+            var exchange = Exchange(id: exchangeCount, head: head, router: router, route: route, member: member)
+            exchange.presentedAffinity = presentedAffinity
             self.exchange = exchange
             scheduleTimeout(exchange, context: context)
             send(exchange, buffered: [], bytes: 0, context: context)
@@ -500,7 +507,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             if framing == .untilClose || dechunked { keepAlive = false }
             var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 64)
             Self.writeClientHead(head, framing: framing, keepAlive: keepAlive, clientMinorVersion: requestMinorVersion,
-                                 into: &buffer)
+                                 extraFields: affinityCookie(), into: &buffer)
             // Held until the first body bytes, which usually came in the same read: one write, one TLS record.
             heldHead = buffer
         case .body(let buffer):
@@ -555,7 +562,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// and Content-Length, chunked framing wins and the length is not passed on (RFC 9112 §6.3: a reader
     /// downstream must not see two framings); Connection as this client connection goes on.
     static func writeClientHead(
-        _ head: HTTP1.Head, framing: HTTP1.Framing, keepAlive: Bool, clientMinorVersion: Int, into buffer: inout ByteBuffer
+        _ head: HTTP1.Head, framing: HTTP1.Framing, keepAlive: Bool, clientMinorVersion: Int, extraFields: String = "",
+        into buffer: inout ByteBuffer
     ) {
         let chunked = framing == .chunked
         let dechunked = chunked && clientMinorVersion == 0
@@ -567,12 +575,38 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         head.writeFields(into: &buffer) {
             $0.kind.isHopByHop || (dechunked && $0.kind == .transferEncoding) || (chunked && $0.kind == .contentLength)
         }
+        buffer.writeString(extraFields)
         if !keepAlive {
             buffer.writeStaticString("Connection: close\r\n")
         } else if clientMinorVersion == 0 {
             buffer.writeStaticString("Connection: keep-alive\r\n")
         }
         buffer.writeStaticString("\r\n")
+    }
+
+    /// `Set-Cookie` for affinity when the member that answered is not the one the request's cookie named.
+    private func affinityCookie() -> String {
+        guard let exchange, let affinity = exchange.route.settings.affinity else { return "" }
+        let value = Router.affinityValue(exchange.route.pool, exchange.member)
+        guard value != exchange.presentedAffinity else { return "" }
+        return "Set-Cookie: \(affinity.cookieName)=\(value); Path=/; HttpOnly"
+            + (environment.listener.scheme == .https ? "; Secure" : "") + (affinity.sameSiteNone ? "; SameSite=None" : "")
+            + "\r\n"
+    }
+
+    /// The value of cookie `name` in the request's Cookie fields (`a=1; name=value`), if any.
+    static func cookie(named name: String, in head: HTTP1.Head) -> String? {
+        for field in head.fields where field.name.count == 6 {
+            let isCookie = head.bytes.withUnsafeBufferPointer {
+                HTTP1.equalsLowercase(UnsafeBufferPointer(rebasing: $0[field.name]), "cookie")
+            }
+            guard isCookie else { continue }
+            for pair in head.string(field.value).split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].trimmingASCIIWhitespace() == name { return String(parts[1].trimmingASCIIWhitespace()) }
+            }
+        }
+        return nil
     }
 
     private func writeHeldHead(context: ChannelHandlerContext) {

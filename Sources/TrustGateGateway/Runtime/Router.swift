@@ -1,5 +1,7 @@
+import Crypto
 import NIOConcurrencyHelpers
 import NIOCore
+import TrustGatePKI
 
 /// Picks, for a request on a listener, the pool and backend settings (rules and URL path maps, longest path
 /// match first) and then a pool member: round-robin over the members that are not marked down.
@@ -38,6 +40,8 @@ final class Router: Sendable {
 
     /// For each listener, the listeners sharing its socket (itself included), computed once.
     private let sites: [String: [GatewayConfiguration.Listener]]
+    /// For each pool, its members by affinity cookie value.
+    private let affinity: [String: [String: GatewayConfiguration.Member]]
 
     init(configuration: GatewayConfiguration, failTimeout: TimeAmount = .seconds(10)) {
         self.configuration = configuration
@@ -49,6 +53,25 @@ final class Router: Sendable {
                 : configuration.listeners.filter { $0.address == listener.address && $0.port == listener.port }
         }
         self.sites = sites
+        var affinity: [String: [String: GatewayConfiguration.Member]] = [:]
+        for pool in configuration.pools {
+            for member in pool.members { affinity[pool.name, default: [:]][Self.affinityValue(pool, member)] = member }
+        }
+        self.affinity = affinity
+    }
+
+    /// The affinity cookie's value for a member: a digest of pool and member, which does not reveal the
+    /// backend's address.
+    static func affinityValue(_ pool: GatewayConfiguration.BackendPool, _ member: GatewayConfiguration.Member) -> String {
+        String(Array(SHA256.hash(data: Array("\(pool.name)\u{0}\(member.description)".utf8))).hexString.prefix(32))
+    }
+
+    /// The member an affinity cookie names, while it is in the pool and not marked down.
+    func stickyMember(_ value: String, in pool: GatewayConfiguration.BackendPool) -> GatewayConfiguration.Member? {
+        guard let member = affinity[pool.name]?[value] else { return nil }
+        let mark = balance.withLockedValue { $0.down[Self.key(pool, member)] }
+        if let mark, mark.until > .now() { return nil }
+        return member
     }
 
     /// The site (listener) a request on `bound`'s socket is for: the listener on the same address and port that
