@@ -160,3 +160,37 @@ struct GatewayAffinityTests {
         }
     }
 }
+
+@Suite("gateway run: header rewrites")
+struct GatewayRewriteTests {
+    @Test("A rule's rewrite sets and removes request fields (seen by the backend) and response fields (seen by the client)")
+    func rewrites() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            let backend = try await echoBackend(harness, "valid")
+            func configuration(_ rewrite: String) -> String {
+                GatewayHarness.onePool(memberPort: backend.port).replacingOccurrences(
+                    of: "settings: e2e}", with: "settings: e2e, rewrite: \(rewrite)}")
+            }
+            try harness.start(configuration("""
+                {request: {set: {X-Env: prod, Accept: text/plain}, remove: [X-Debug]}, \
+                response: {set: {Strict-Transport-Security: "max-age=31536000"}, remove: [Content-Type]}}
+                """))
+            let response = try harness.curl("/r", ["-i", "-H", "X-Debug: 1", "-H", "Accept: */*", "-H", "X-Keep: yes"])
+            #expect(response.status == "200", "\(response)")
+            let (head, body) = try #require(response.body.range(of: "\r\n\r\n").map {
+                (String(response.body[..<$0.lowerBound]).lowercased(), String(response.body[$0.upperBound...]))
+            })
+            #expect(head.contains("strict-transport-security: max-age=31536000") && !head.contains("content-type"), "\(head)")
+            #expect(body.contains("x-env: prod") && body.contains("accept: text/plain") && !body.contains("accept: */*"), "\(body)")
+            #expect(!body.contains("x-debug") && body.contains("x-keep: yes"), "\(body)")
+
+            // What the gateway writes itself cannot be rewritten.
+            try harness.writeConfiguration(configuration("{request: {remove: [Host]}}"))
+            let check = try TrustGateBinary.run(["gateway", "check-config", "gateway.yaml"], in: dir.path)
+            #expect(check.status == 65 && check.stderr.contains("host is written by the gateway"), "\(check)")
+            await backend.stop()
+        }
+    }
+}

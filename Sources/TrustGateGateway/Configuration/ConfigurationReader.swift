@@ -20,7 +20,8 @@ final class ConfigurationReader {
     }
 
     /// The mapping's fields by key; unknown keys are problems (a typo must not pass silently).
-    func mapping(_ field: Field, allowed: Set<String>) -> [String: Field]? {
+    /// The mapping's entries; keys outside `allowed` are problems (`nil`: any key, e.g. field names).
+    func mapping(_ field: Field, allowed: Set<String>?) -> [String: Field]? {
         guard let node = field.node else { return nil }
         guard case .mapping(let mapping) = node else {
             problem(field, "expected a mapping (key: value lines)")
@@ -33,7 +34,7 @@ final class ConfigurationReader {
                 continue
             }
             let child = Field(node: value, path: field.path.isEmpty ? name : "\(field.path).\(name)")
-            guard allowed.contains(name) else {
+            if let allowed, !allowed.contains(name) {
                 problem(Field(node: key, path: child.path), "unknown key '\(name)' (expected one of: \(allowed.sorted().joined(separator: ", ")))")
                 continue
             }

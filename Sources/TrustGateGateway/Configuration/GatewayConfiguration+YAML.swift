@@ -187,8 +187,43 @@ extension GatewayConfiguration {
     }
 
     private static func rule(_ field: ConfigurationReader.Field, _ reader: ConfigurationReader) -> RoutingRule? {
-        guard let fields = reader.mapping(field, allowed: ["name", "listener", "pool", "settings", "paths", "redirect"]) else {
+        guard let fields = reader.mapping(
+            field, allowed: ["name", "listener", "pool", "settings", "paths", "redirect", "rewrite"]
+        ) else {
             return nil
+        }
+        var rewrite: HeaderRewrite?
+        if let rewriteField = fields["rewrite"], let sides = reader.mapping(rewriteField, allowed: ["request", "response"]) {
+            var value = HeaderRewrite()
+            for side in ["request", "response"] {
+                guard let sideField = sides[side], let parts = reader.mapping(sideField, allowed: ["set", "remove"]) else {
+                    continue
+                }
+                var set: [HeaderRewrite.Field] = []
+                if let setField = parts["set"], let entries = reader.mapping(setField, allowed: nil) {
+                    for (name, entry) in entries.sorted(by: { $0.key < $1.key }) {
+                        let text = reader.string(entry) ?? ""
+                        if !text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F || $0 == "\t" }) {
+                            reader.problem(entry, "a field value cannot hold control characters")
+                        }
+                        set.append(.init(name: name.lowercased(), value: text))
+                    }
+                }
+                let remove = reader.strings(parts["remove"]).map { $0.lowercased() }
+                for name in set.map(\.name) + remove {
+                    if name.isEmpty || !name.utf8.allSatisfy(HTTP1.isTokenByte) {
+                        reader.problem(sideField, "'\(name)' is not a field name")
+                    } else if HeaderRewrite.reserved.contains(name) {
+                        reader.problem(sideField, "\(name) is written by the gateway and cannot be rewritten")
+                    }
+                }
+                if side == "request" {
+                    (value.requestSet, value.requestRemove) = (set, remove)
+                } else {
+                    (value.responseSet, value.responseRemove) = (set, remove)
+                }
+            }
+            rewrite = value
         }
         var redirect: Redirect?
         if let redirectField = fields["redirect"],
@@ -231,7 +266,7 @@ extension GatewayConfiguration {
         guard let pool = reader.string(fields["pool"], required: "\(field.path).pool"),
             let settings = reader.string(fields["settings"], required: "\(field.path).settings")
         else { return nil }
-        return RoutingRule(name: name, listener: listener, pool: pool, settings: settings, paths: paths)
+        return RoutingRule(name: name, listener: listener, pool: pool, settings: settings, paths: paths, rewrite: rewrite)
     }
 
     /// Names must be unique and every reference must name something that exists.

@@ -162,6 +162,36 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var paths: [PathRule]
         /// Answer with a redirect instead of proxying (Azure's redirect configuration).
         public var redirect: Redirect? = nil
+        /// Header rewrites (Azure's rewrite sets).
+        public var rewrite: HeaderRewrite? = nil
+    }
+
+    /// Fields set (replacing any of the same name) or removed on the request to the backend and on the response
+    /// to the client. Names are kept lowercase.
+    public struct HeaderRewrite: Sendable, Equatable {
+        public struct Field: Sendable, Equatable {
+            public var name: String
+            public var value: String
+
+            public init(name: String, value: String) {
+                self.name = name
+                self.value = value
+            }
+        }
+
+        public var requestSet: [Field] = []
+        public var requestRemove: [String] = []
+        public var responseSet: [Field] = []
+        public var responseRemove: [String] = []
+
+        public init() {}
+
+        /// Names a rewrite may not touch: the gateway writes them (framing, connection, Host, forwarding).
+        public static let reserved: Set<String> = [
+            "host", "connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade",
+            "proxy-connection", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-host",
+            "x-original-host",
+        ]
     }
 
     /// A redirect to another listener, e.g. HTTP to HTTPS.

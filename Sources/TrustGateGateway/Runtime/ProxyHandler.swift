@@ -506,8 +506,15 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             let dechunked = framing == .chunked && requestMinorVersion == 0
             if framing == .untilClose || dechunked { keepAlive = false }
             var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 64)
-            Self.writeClientHead(head, framing: framing, keepAlive: keepAlive, clientMinorVersion: requestMinorVersion,
-                                 extraFields: affinityCookie(), into: &buffer)
+            let rewrite = exchange?.route.rewrite
+            Self.writeClientHead(
+                head, framing: framing, keepAlive: keepAlive, clientMinorVersion: requestMinorVersion,
+                extraFields: affinityCookie() + (rewrite?.responseSet.map { "\($0.name): \($0.value)\r\n" }.joined() ?? ""),
+                dropping: rewrite.map { rewrite in
+                    { Self.rewrites(head, $0, set: rewrite.responseSet, remove: rewrite.responseRemove) }
+                },
+                into: &buffer
+            )
             // Held until the first body bytes, which usually came in the same read: one write, one TLS record.
             heldHead = buffer
         case .body(let buffer):
@@ -563,7 +570,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// downstream must not see two framings); Connection as this client connection goes on.
     static func writeClientHead(
         _ head: HTTP1.Head, framing: HTTP1.Framing, keepAlive: Bool, clientMinorVersion: Int, extraFields: String = "",
-        into buffer: inout ByteBuffer
+        dropping drop: ((HTTP1.Field) -> Bool)? = nil, into buffer: inout ByteBuffer
     ) {
         let chunked = framing == .chunked
         let dechunked = chunked && clientMinorVersion == 0
@@ -574,6 +581,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         buffer.writeStaticString("\r\n")
         head.writeFields(into: &buffer) {
             $0.kind.isHopByHop || (dechunked && $0.kind == .transferEncoding) || (chunked && $0.kind == .contentLength)
+                || drop?($0) == true
         }
         buffer.writeString(extraFields)
         if !keepAlive {
@@ -582,6 +590,15 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             buffer.writeStaticString("Connection: keep-alive\r\n")
         }
         buffer.writeStaticString("\r\n")
+    }
+
+    /// Whether a rewrite replaces or removes `field` (only `.other` fields can be rewritten).
+    static func rewrites(
+        _ head: HTTP1.Head, _ field: HTTP1.Field, set: [GatewayConfiguration.HeaderRewrite.Field], remove: [String]
+    ) -> Bool {
+        guard field.kind == .other else { return false }
+        let name = head.string(field.name).lowercased()
+        return remove.contains(name) || set.contains { $0.name == name }
     }
 
     /// `Set-Cookie` for affinity when the member that answered is not the one the request's cookie named.
@@ -781,9 +798,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             buffer.writeString(String(port))
         }
         buffer.writeStaticString("\r\n")
+        let rewrite = exchange.route.rewrite
         head.writeFields(into: &buffer) { field in
-            field.kind != .other && field.kind != .transferEncoding && field.kind != .contentLength
+            (field.kind != .other && field.kind != .transferEncoding && field.kind != .contentLength)
+                || (rewrite.map { Self.rewrites(head, field, set: $0.requestSet, remove: $0.requestRemove) } ?? false)
         }
+        for field in rewrite?.requestSet ?? [] { buffer.writeString("\(field.name): \(field.value)\r\n") }
         buffer.writeStaticString("X-Forwarded-For: ")
         buffer.writeString(forwardedFor)
         buffer.writeString(clientAddress)

@@ -15,6 +15,7 @@ final class Router: Sendable {
         var rule: String
         var pool: GatewayConfiguration.BackendPool
         var settings: GatewayConfiguration.BackendSettings
+        var rewrite: GatewayConfiguration.HeaderRewrite? = nil
     }
 
     /// The outcome of picking a member.
@@ -116,7 +117,7 @@ final class Router: Sendable {
         guard let pool = configuration.pools.first(where: { $0.name == poolName }),
             let settings = configuration.backendSettings.first(where: { $0.name == settingsName })
         else { return nil }
-        return Route(rule: rule.name, pool: pool, settings: settings)
+        return Route(rule: rule.name, pool: pool, settings: settings, rewrite: rule.rewrite)
     }
 
     /// The next member of the pool, round-robin, skipping members marked down and those in `tried`.
