@@ -194,3 +194,62 @@ struct GatewayRewriteTests {
         }
     }
 }
+
+@Suite("gateway run: active health probes")
+struct GatewayProbeTests {
+    @Test("A member failing its probe gets no traffic and shows in backend-health; all unhealthy is 502; one success brings it back")
+    func probes() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            let first = try await echoBackend(harness, "valid")
+            let second = try await echoBackend(harness, "valid")
+            // The echo body names the port that served it: only `first` matches the body-match.
+            func configuration(_ match: String) -> String {
+                """
+                pools:
+                  - {name: app, members: ["127.0.0.1:\(first.port)", "127.0.0.1:\(second.port)"]}
+                backend-settings:
+                  - {name: e2e, host-name: backend.test, probe: {path: /health, interval: 1s, timeout: 5s, unhealthy-threshold: 1, status-codes: ["200-299"], body-match: "\(match)"}}
+                rules:
+                  - {name: r, listener: main, pool: app, settings: e2e}
+                """
+            }
+            try harness.start(configuration("served-by: \(first.port)"))
+            let process = try #require(harness.process)
+            _ = try process.waitFor("(backend unhealthy)")
+            #expect(process.output.contains("category=unexpected-body"), "\(process.output)")
+            for index in 0..<10 {
+                let response = try harness.curl("/n\(index)")
+                #expect(response.status == "200" && response.body.contains("served-by: \(first.port)"), "\(response)")
+            }
+            let health = try TrustGateBinary.run(["gateway", "backend-health", "--config", "gateway.yaml", "--json"],
+                                                 in: dir.path, environment: harness.environment)
+            let report = try JSONDecoder().decode([BackendHealth].self, from: Data(health.stdout.utf8))
+            #expect(report.map(\.state) == [.healthy, .unhealthy] && report.last?.category == "unexpected-body", "\(health.stdout)")
+
+            // No member matches: 502 naming the probe's category.
+            try harness.writeConfiguration(configuration("nobody serves this"))
+            process.signal(SIGHUP)
+            _ = try process.waitFor("(reloaded)")
+            var status = ""
+            for _ in 0..<100 {
+                let response = try harness.curl("/all")
+                status = response.status
+                if status == "502" {
+                    #expect(response.body.contains("unexpected-body"), "\(response)")
+                    break
+                }
+                usleep(50_000)
+            }
+            #expect(status == "502")
+            // A probe that succeeds again brings the members back.
+            try harness.writeConfiguration(configuration("served-by"))
+            process.signal(SIGHUP)
+            for _ in 0..<100 where try harness.curl("/back").status != "200" { usleep(50_000) }
+            #expect(try harness.curl("/back").status == "200")
+            await first.stop()
+            await second.stop()
+        }
+    }
+}

@@ -14,7 +14,7 @@ extension GatewayCommand {
                 with that pool, through the gateway's own upstream path: the same SNI and expected name, trust \\
                 mode and allow-list evaluator as live traffic, then GET --path (accepted: 200-399). Each row \\
                 shows Healthy, Unhealthy or Unknown (no rule routes to the pool), the reason category (ok, the \\
-                categories of allowlist check, or unexpected-status), and a detail; a rejected backend's \\
+                categories of allowlist check, unexpected-status or unexpected-body), and a detail; a rejected backend's \\
                 presented certificates (SHA-256, SANs, notAfter), the expected name and the nearest allow-list \\
                 entry follow. A backend certificate that expires within --warn-days gets a WARNING line. Exit 0 \\
                 when every probed member is healthy, 1 when one is not.
@@ -35,18 +35,18 @@ extension GatewayCommand {
         @Option(help: "Warn when a backend certificate expires within this many days.")
         var warnDays: Int = 30
 
-        @Option(help: "The path each probe requests.")
-        var path: String = "/"
+        @Option(help: "The path each probe requests (default: the backend settings' probe path, else /).")
+        var path: String?
 
-        @Option(help: "Seconds each probe may take (connect, handshake, response).")
-        var timeout: Double = 10
+        @Option(help: "Seconds each probe may take: connect, handshake, response (default: the probe's timeout, at most 10).")
+        var timeout: Double?
 
         @OptionGroup var output: JSONOptions
 
         func validate() throws {
             guard warnDays >= 0 else { throw ValidationError("--warn-days must be 0 or more") }
-            guard timeout > 0 else { throw ValidationError("--timeout must be more than 0") }
-            guard path.hasPrefix("/"), !path.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+            guard (timeout ?? 1) > 0 else { throw ValidationError("--timeout must be more than 0") }
+            guard path.map({ $0.hasPrefix("/") && !$0.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) }) ?? true else {
                 throw ValidationError("--path must start with / and hold no spaces or control characters")
             }
         }

@@ -19,7 +19,8 @@ extension GatewayConfiguration {
     /// - `backend-settings[]`: `name`, `protocol` (`https` default | `http`), `port`, `host-name`,
     ///   `pick-host-name-from-member` (default false), `trust` (`trusted-root` default | `pinned` | `well-known-ca`),
     ///   `request-timeout` (default `30s`), `connect-timeout` (default `10s`).
-    ///   `affinity` (`{cookie: TrustGateAffinity, same-site-none: false}`).
+    ///   `affinity` (`{cookie: TrustGateAffinity, same-site-none: false}`), `probe` (`{path, interval, timeout,
+    ///   unhealthy-threshold, status-codes, body-match}`).
     /// - `rules[]`: `name`, `listener`, `pool`, `settings`, `paths[]` (`{match, pool, settings}`), `redirect`.
     /// - `admin`: `address` (default `127.0.0.1`), `port`, `token-file` (optional bearer token).
     /// - `access-log`: `stdout`, or a file to append to.
@@ -156,7 +157,7 @@ extension GatewayConfiguration {
         guard let fields = reader.mapping(
             field,
             allowed: ["name", "protocol", "port", "host-name", "pick-host-name-from-member", "trust", "request-timeout",
-                      "connect-timeout", "affinity"])
+                      "connect-timeout", "affinity", "probe"])
         else { return nil }
         let name = reader.string(fields["name"], required: "\(field.path).name")
         let scheme = fields["protocol"].map { reader.choice($0, Scheme.self, allowed: [.https, .http]) } ?? .https
@@ -177,12 +178,45 @@ extension GatewayConfiguration {
             }
             affinity = Affinity(cookieName: cookie, sameSiteNone: reader.bool(parts["same-site-none"]) ?? false)
         }
+        var probe: Probe?
+        if let probeField = fields["probe"], let parts = reader.mapping(
+            probeField, allowed: ["path", "interval", "timeout", "unhealthy-threshold", "status-codes", "body-match"])
+        {
+            var value = Probe()
+            if let path = reader.string(parts["path"]) {
+                if path.hasPrefix("/"), path.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) {
+                    value.path = path
+                } else {
+                    reader.problem(parts["path"] ?? probeField, "a path starts with / and holds no spaces")
+                }
+            }
+            value.interval = reader.duration(parts["interval"]) ?? 30
+            value.timeout = reader.duration(parts["timeout"]) ?? 30
+            if value.interval < 1 { reader.problem(parts["interval"] ?? probeField, "at least 1s") }
+            if value.timeout <= 0 { reader.problem(parts["timeout"] ?? probeField, "more than 0") }
+            value.unhealthyThreshold = reader.integer(parts["unhealthy-threshold"], in: 1...20) ?? 3
+            if parts["status-codes"] != nil {
+                value.statuses = reader.strings(parts["status-codes"]).compactMap { text -> ClosedRange<Int>? in
+                    let bounds = text.split(separator: "-", maxSplits: 1).map { Int($0.trimmingASCIIWhitespace()) }
+                    guard let low = bounds.first ?? nil, let high = bounds.count == 2 ? bounds[1] : low,
+                        (100...599).contains(low), (100...599).contains(high), low <= high
+                    else {
+                        reader.problem(parts["status-codes"] ?? probeField, "'\(text)' is not a status or a range like 200-399")
+                        return nil
+                    }
+                    return low...high
+                }
+            }
+            value.bodyMatch = reader.string(parts["body-match"])
+            probe = value
+        }
         guard let name, let scheme, let trust else { return nil }
         var settings = BackendSettings(
             name: name, scheme: scheme, port: port, hostName: hostName?.lowercased(), pickHostNameFromMember: pick,
             trust: trust, requestTimeout: requestTimeout, connectTimeout: connectTimeout
         )
         settings.affinity = affinity
+        settings.probe = probe
         return settings
     }
 

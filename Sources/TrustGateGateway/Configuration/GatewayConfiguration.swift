@@ -125,6 +125,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var connectTimeout: TimeInterval
         /// Cookie-based affinity (Azure's); off by default.
         public var affinity: Affinity? = nil
+        /// Active health probe; without one, `backend-health` probes `GET /` and the runtime probes nothing.
+        public var probe: Probe? = nil
 
         /// The port used for a member: the settings' override, the member's own, else the protocol's default.
         public func port(for member: Member) -> Int {
@@ -139,6 +141,26 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     /// Which pool and settings a listener's requests go to, optionally by URL path.
+    /// A health probe, as Azure's custom probe: what is requested, how often, and what counts as healthy.
+    public struct Probe: Sendable, Equatable {
+        public var path: String = "/"
+        public var interval: TimeInterval = 30
+        public var timeout: TimeInterval = 30
+        /// Consecutive failures that make a member unhealthy; one success makes it healthy again.
+        public var unhealthyThreshold: Int = 3
+        /// Accepted statuses; default 200-399.
+        public var statuses: [ClosedRange<Int>] = [200...399]
+        /// The body must contain this, when set.
+        public var bodyMatch: String? = nil
+
+        public init() {}
+
+        public var statusesDescription: String {
+            statuses.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
+                .joined(separator: ",")
+        }
+    }
+
     /// Cookie-based affinity: the gateway issues a cookie naming the member that answered, and sends later
     /// requests carrying it to that member while it is available.
     public struct Affinity: Sendable, Equatable {

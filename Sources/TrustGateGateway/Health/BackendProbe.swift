@@ -20,8 +20,8 @@ public struct BackendHealth: Codable, Sendable, Equatable {
     /// The name the certificate must be valid for, and the SNI sent.
     public var expectedName: String?
     public var state: State
-    /// `ok`, a reason category of the SPEC, or `unexpected-status` (trusted, but the probe's HTTP status is not
-    /// accepted).
+    /// `ok`, a reason category of the SPEC, `unexpected-status` (trusted, but the probe's HTTP status is not
+    /// accepted) or `unexpected-body` (the body lacks the probe's body-match).
     public var category: String
     public var detail: String
     /// The probe's HTTP status, when the request got an answer.
@@ -54,13 +54,10 @@ public struct ProbedBackend: Sendable {
 /// Probes backends through the gateway's own upstream path (``UpstreamConnector``): the same SNI, expected
 /// name, trust mode and allow-list evaluator as live traffic, then an HTTP/1.1 GET of the probe path.
 public enum BackendProbe {
-    /// The accepted probe statuses, as Azure Application Gateway's default probe: 200 to 399.
-    public static let acceptedStatuses = 200...399
-
     /// Every member of every pool; those a rule routes to are probed under each backend setting a rule pairs
     /// with their pool, concurrently.
     public static func probeAll(
-        _ configuration: GatewayConfiguration, state: AllowListState, path: String = "/", timeout: TimeInterval = 10,
+        _ configuration: GatewayConfiguration, state: AllowListState, path: String? = nil, timeout: TimeInterval? = nil,
         warningDays: Int = 30, now: Date = Date()
     ) async throws -> [ProbedBackend] {
         var pairs: [(pool: String, settings: String)] = []
@@ -96,9 +93,12 @@ public enum BackendProbe {
         await withTaskGroup(of: (Int, ProbedBackend).self) { tasks in
             for (index, member, settings, pool) in jobs {
                 tasks.addTask {
+                    var definition = settings.probe ?? GatewayConfiguration.Probe()
+                    if let path { definition.path = path }
+                    definition.timeout = timeout ?? min(definition.timeout, 10)
                     let health = await probe(
                         member: member, settings: settings, pool: pool, connector: connector, state: state,
-                        eventLoop: group.next(), path: path, timeout: timeout, warningDays: warningDays, now: now
+                        eventLoop: group.next(), definition: definition, warningDays: warningDays, now: now
                     )
                     return (index, health)
                 }
@@ -111,16 +111,18 @@ public enum BackendProbe {
     /// One member under one backend setting.
     static func probe(
         member: GatewayConfiguration.Member, settings: GatewayConfiguration.BackendSettings, pool: String,
-        connector: UpstreamConnector, state: AllowListState, eventLoop: EventLoop, path: String,
-        timeout: TimeInterval, warningDays: Int, now: Date
+        connector: UpstreamConnector, state: AllowListState, eventLoop: EventLoop, definition: GatewayConfiguration.Probe,
+        warningDays: Int, now: Date
     ) async -> ProbedBackend {
+        let path = definition.path
+        let timeout = definition.timeout
         let hostName = settings.hostName(for: member)
         var health = BackendHealth(
             pool: pool, member: "\(member.host):\(settings.port(for: member))", settings: settings.name,
             expectedName: hostName, state: .unhealthy, category: ReasonCategory.ok.rawValue, detail: "",
             httpStatus: nil, presented: [], daysUntilExpiry: nil, expiryWarning: false, nearestEntry: nil
         )
-        let status = eventLoop.makePromise(of: Int.self)
+        let status = eventLoop.makePromise(of: ProbeResponseReader.Response.self)
         var probeSettings = settings
         probeSettings.connectTimeout = min(settings.connectTimeout, timeout)
         let connection: UpstreamConnector.Connection
@@ -170,14 +172,18 @@ public enum BackendProbe {
             channel.close(promise: nil)
         }
         do {
-            let code = try await status.futureResult.get()
+            let response = try await status.futureResult.get()
+            let code = response.status
             health.httpStatus = code
-            if acceptedStatuses.contains(code) {
+            if !definition.statuses.contains(where: { $0.contains(code) }) {
+                health.category = "unexpected-status"
+                health.detail = "HTTP \(code) to GET \(path) (accepted: \(definition.statusesDescription))"
+            } else if let match = definition.bodyMatch, !String(decoding: response.body, as: UTF8.self).contains(match) {
+                health.category = "unexpected-body"
+                health.detail = "HTTP \(code) to GET \(path), but the body does not contain \"\(match)\""
+            } else {
                 health.state = .healthy
                 health.detail = "HTTP \(code); " + (settings.scheme == .https ? "certificate allowed (\(settings.trust.rawValue))" : "plain HTTP")
-            } else {
-                health.category = "unexpected-status"
-                health.detail = "HTTP \(code) to GET \(path) (accepted: \(acceptedStatuses.lowerBound)-\(acceptedStatuses.upperBound))"
             }
         } catch UpstreamConnector.Failure.timeout(let detail) {
             (health.category, health.detail) = (ReasonCategory.timeout.rawValue, detail)
@@ -199,41 +205,68 @@ public enum BackendProbe {
     }
 }
 
-/// Reads the status line of the probe's response and completes `status` with its code.
+/// Reads the probe's response: its status, and up to 64 KiB of its body (for body-match).
 final class ProbeResponseReader: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
-    private let status: EventLoopPromise<Int>
-    private var heads = HeadReader(request: false)
+    struct Response: Sendable {
+        var status: Int
+        var body: [UInt8]
+    }
 
-    init(status: EventLoopPromise<Int>) {
-        self.status = status
+    private let promise: EventLoopPromise<Response>
+    private var heads = HeadReader(request: false)
+    private var status: Int?
+    private var reader: BodyReader?
+    private var body: [UInt8] = []
+
+    init(status: EventLoopPromise<Response>) {
+        promise = status
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
+        var slices: [ByteBuffer] = []
         do {
-            while buffer.readableBytes > 0, let bytes = try heads.take(&buffer) {
-                let head = try HTTP1.parse(bytes, request: false)
-                if head.status >= 200 || head.status == 101 {
-                    status.succeed(head.status)
-                    context.close(promise: nil)
+            while buffer.readableBytes > 0 {
+                if let status, var body = reader {
+                    reader = nil
+                    let done = try body.read(&buffer, into: &slices)
+                    reader = body
+                    for slice in slices { self.body += slice.readableBytesView.prefix(65_536 - self.body.count) }
+                    slices.removeAll()
+                    if done || self.body.count >= 65_536 { return finish(status, context: context) }
+                } else if let bytes = try heads.take(&buffer) {
+                    let head = try HTTP1.parse(bytes, request: false)
+                    guard head.status >= 200 || head.status == 101 else { continue }
+                    let framing = try HTTP1.responseFraming(head, toHEAD: false)
+                    if framing == .none { return finish(head.status, context: context) }
+                    status = head.status
+                    reader = BodyReader(framing, dechunk: true)
+                } else {
                     return
                 }
             }
         } catch {
-            status.fail(error)
+            promise.fail(error)
             context.close(promise: nil)
         }
     }
 
+    private func finish(_ status: Int, context: ChannelHandlerContext) {
+        promise.succeed(Response(status: status, body: body))
+        context.close(promise: nil)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        status.fail(ChannelError.eof)
+        // A body that runs until the backend closes ends here.
+        // (A promise already completed stays as it is: NIO ignores a second completion.)
+        if let status { promise.succeed(Response(status: status, body: body)) } else { promise.fail(ChannelError.eof) }
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        status.fail(error)
+        promise.fail(error)
         context.close(promise: nil)
     }
 }

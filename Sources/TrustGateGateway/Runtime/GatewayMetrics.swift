@@ -22,6 +22,7 @@ final class GatewayMetrics: Sendable {
     private let durations = NIOLockedValueBox<[String: CoreMetrics.Timer]>([:])
     private let handshakes = NIOLockedValueBox<[HandshakeKey: CoreMetrics.Counter]>([:])
     private let certificates = NIOLockedValueBox<[CertificateKey: CoreMetrics.Gauge]>([:])
+    private let healthGauges = NIOLockedValueBox<[CertificateKey: CoreMetrics.Gauge]>([:])
     private let openConnections: CoreMetrics.Gauge
 
     private struct RequestKey: Hashable {
@@ -95,6 +96,19 @@ final class GatewayMetrics: Sendable {
             gauges[key] = gauge
             return gauge
         }.record(leaf.notAfter.timeIntervalSince1970)
+    }
+
+    /// `trustgate_backend_healthy{pool, member}`: 1 while active probes find the member healthy, else 0.
+    func backendHealthy(pool: String, member: String, healthy: Bool) {
+        let key = CertificateKey(pool: pool, member: member, sha256: "")
+        healthGauges.withLockedValue { gauges in
+            if let gauge = gauges[key] { return gauge }
+            let gauge = CoreMetrics.Gauge(
+                label: "trustgate_backend_healthy", dimensions: [("pool", pool), ("member", member)], factory: factory
+            )
+            gauges[key] = gauge
+            return gauge
+        }.record(healthy ? 1 : 0)
     }
 
     func openConnections(_ count: Int) {

@@ -33,6 +33,9 @@ public final class GatewayServer: Sendable {
     private let listenerContexts: [String: ListenerContext]
     private let configuration: NIOLockedValueBox<GatewayConfiguration>
     private let logger: Logger
+    private let health: HealthMonitor
+    private let state: AllowListState
+    private let metrics: GatewayMetrics
 
     /// Loads the allow-list, builds every TLS context once, binds every listener, and starts watching the store.
     public static func start(
@@ -45,7 +48,8 @@ public final class GatewayServer: Sendable {
             entries: try store.entries(gateway: configuration.gateway)
         )
         let connector = try UpstreamConnector(state: state)
-        let routes = RouteTable(Router(configuration: configuration))
+        let health = HealthMonitor()
+        let routes = RouteTable(Router(configuration: configuration, health: health))
         let metrics = GatewayMetrics()
         let connections = ClientConnections(metrics: metrics)
         let accessLog = try configuration.accessLog.map { try AccessLog(destination: $0) }
@@ -95,6 +99,7 @@ public final class GatewayServer: Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
+        health.start(configuration, connector: connector, state: state, group: group, logger: logger, metrics: metrics)
         let watcher = AllowListWatcher(store: store, state: state, logger: logger) { _ in
             routes.current.clearMarks()
             Task { await connector.registry.revalidate(with: state, logger: logger) }
@@ -105,7 +110,8 @@ public final class GatewayServer: Sendable {
         return GatewayServer(
             listeners: bound, admin: adminBound, adminChannel: adminChannel, accessLog: accessLog, group: group,
             channels: channels, watcher: watcher, routes: routes, connector: connector, connections: connections,
-            listenerContexts: contexts, configuration: configurationBox, logger: logger
+            listenerContexts: contexts, configuration: configurationBox, logger: logger, health: health, state: state,
+            metrics: metrics
         )
     }
 
@@ -113,7 +119,8 @@ public final class GatewayServer: Sendable {
         listeners: [Bound], admin: Bound?, adminChannel: Channel?, accessLog: AccessLog?,
         group: MultiThreadedEventLoopGroup, channels: [Channel], watcher: AllowListWatcher, routes: RouteTable,
         connector: UpstreamConnector, connections: ClientConnections, listenerContexts: [String: ListenerContext],
-        configuration: NIOLockedValueBox<GatewayConfiguration>, logger: Logger
+        configuration: NIOLockedValueBox<GatewayConfiguration>, logger: Logger, health: HealthMonitor,
+        state: AllowListState, metrics: GatewayMetrics
     ) {
         self.listeners = listeners
         self.admin = admin
@@ -128,6 +135,9 @@ public final class GatewayServer: Sendable {
         self.listenerContexts = listenerContexts
         self.configuration = configuration
         self.logger = logger
+        self.health = health
+        self.state = state
+        self.metrics = metrics
     }
 
     /// Open client connections (for tests and the admin view).
@@ -168,7 +178,8 @@ public final class GatewayServer: Sendable {
             if let box = listenerContexts[sites[0].name] { contexts.append((box, try Self.makeListenerContext(sites))) }
         }
         for (box, context) in contexts { box.current = context }
-        routes.current = Router(configuration: new)
+        routes.current = Router(configuration: new, health: health)
+        health.start(new, connector: connector, state: state, group: group, logger: logger, metrics: metrics)
         configuration.withLockedValue { $0 = new }
     }
 
@@ -190,6 +201,7 @@ public final class GatewayServer: Sendable {
         try? await adminChannel?.close()
         accessLog?.flush()
         connections.closeAll()
+        health.stop()
         connector.pool.closeAll()
         try? await group.shutdownGracefully()
     }

@@ -320,6 +320,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         let presentedAffinity = route.settings.affinity.flatMap { Self.cookie(named: $0.cookieName, in: head) }
         let sticky = presentedAffinity.flatMap { router.stickyMember($0, in: route.pool) }
         switch sticky.map(Router.Pick.member) ?? router.pick(route.pool) {
+        case .allUnhealthy(let category):
+            exchange = nil
+            state = .discarding
+            respondError(code: 502, reason: "Bad Gateway", category: category,
+                         log: "every member of pool \(route.pool.name) is unhealthy (active probes)")
         case .noneAvailable(let category):
             exchange = nil
             state = .discarding

@@ -23,6 +23,8 @@ final class Router: Sendable {
         case member(GatewayConfiguration.Member)
         /// Every member is marked down or was tried by this request; `category` is the latest failure's.
         case noneAvailable(category: String)
+        /// Active probes find every member unhealthy (502, as Azure); `category` is a probe's.
+        case allUnhealthy(category: String)
     }
 
     private struct Down {
@@ -44,9 +46,13 @@ final class Router: Sendable {
     /// For each pool, its members by affinity cookie value.
     private let affinity: [String: [String: GatewayConfiguration.Member]]
 
-    init(configuration: GatewayConfiguration, failTimeout: TimeAmount = .seconds(10)) {
+    /// Active probes' verdicts (nil: no probes).
+    let health: HealthMonitor?
+
+    init(configuration: GatewayConfiguration, failTimeout: TimeAmount = .seconds(10), health: HealthMonitor? = nil) {
         self.configuration = configuration
         self.failTimeout = failTimeout
+        self.health = health
         var sites: [String: [GatewayConfiguration.Listener]] = [:]
         for listener in configuration.listeners {
             sites[listener.name] = listener.port == 0
@@ -69,7 +75,9 @@ final class Router: Sendable {
 
     /// The member an affinity cookie names, while it is in the pool and not marked down.
     func stickyMember(_ value: String, in pool: GatewayConfiguration.BackendPool) -> GatewayConfiguration.Member? {
-        guard let member = affinity[pool.name]?[value] else { return nil }
+        guard let member = affinity[pool.name]?[value], health?.unhealthy(pool: pool.name, member: member) == nil else {
+            return nil
+        }
         let mark = balance.withLockedValue { $0.down[Self.key(pool, member)] }
         if let mark, mark.until > .now() { return nil }
         return member
@@ -122,6 +130,21 @@ final class Router: Sendable {
 
     /// The next member of the pool, round-robin, skipping members marked down and those in `tried`.
     func pick(_ pool: GatewayConfiguration.BackendPool, excluding tried: Set<String> = []) -> Pick {
+        // Members active probes find unhealthy get no traffic, in pools of any size.
+        var probeFailure: String?
+        var healthy = pool
+        if let health {
+            healthy.members = pool.members.filter { member in
+                guard let category = health.unhealthy(pool: pool.name, member: member) else { return true }
+                probeFailure = category
+                return false
+            }
+            if healthy.members.isEmpty { return .allUnhealthy(category: probeFailure ?? "unreachable") }
+        }
+        return pickAmong(healthy, excluding: tried)
+    }
+
+    private func pickAmong(_ pool: GatewayConfiguration.BackendPool, excluding tried: Set<String>) -> Pick {
         guard pool.members.count > 1 else {
             // A pool of one is never marked down.
             guard let only = pool.members.first, tried.isEmpty || !tried.contains(only.description) else {

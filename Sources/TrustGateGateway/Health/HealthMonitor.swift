@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Active health probes of a running gateway, as Azure's custom probes: every member of every pool a rule pairs
+/// with backend settings that have a `probe` is probed every `interval` through the gateway's own upstream path
+/// (``BackendProbe``: the same SNI, expected name and trust rule as live traffic). After `unhealthy-threshold`
+/// failures in a row a member gets no traffic; one success brings it back. Restarted with each configuration.
+final class HealthMonitor: Sendable {
+    private struct Status {
+        var failures = 0
+        var unhealthy = false
+        var category = "ok"
+    }
+
+    private let statuses = NIOLockedValueBox<[String: Status]>([:])
+    private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
+
+    static func key(_ pool: String, _ member: GatewayConfiguration.Member) -> String {
+        "\(pool)\u{0}\(member.description)"
+    }
+
+    /// The category of the probe failure that made `member` unhealthy, or nil while it is healthy (or not probed).
+    func unhealthy(pool: String, member: GatewayConfiguration.Member) -> String? {
+        statuses.withLockedValue { statuses in
+            guard let status = statuses[Self.key(pool, member)], status.unhealthy else { return nil }
+            return status.category
+        }
+    }
+
+    /// Stops the probes of the previous configuration and starts those of `configuration`.
+    func start(
+        _ configuration: GatewayConfiguration, connector: UpstreamConnector, state: AllowListState, group: EventLoopGroup,
+        logger: Logger, metrics: GatewayMetrics
+    ) {
+        stop()
+        var jobs: [(GatewayConfiguration.BackendPool, GatewayConfiguration.BackendSettings, GatewayConfiguration.Probe)] = []
+        for rule in configuration.rules where rule.redirect == nil {
+            for (poolName, settingsName) in [(rule.pool, rule.settings)] + rule.paths.map({ ($0.pool, $0.settings) }) {
+                guard let pool = configuration.pools.first(where: { $0.name == poolName }),
+                    let settings = configuration.backendSettings.first(where: { $0.name == settingsName }),
+                    let probe = settings.probe,
+                    !jobs.contains(where: { $0.0.name == poolName && $0.1.name == settingsName })
+                else { continue }
+                jobs.append((pool, settings, probe))
+            }
+        }
+        let probed = Set(jobs.flatMap { pool, _, _ in pool.members.map { Self.key(pool.name, $0) } })
+        statuses.withLockedValue { $0 = $0.filter { probed.contains($0.key) } }
+        var started: [Task<Void, Never>] = []
+        for (pool, settings, probe) in jobs {
+            for member in pool.members {
+                started.append(Task { [statuses] in
+                    while !Task.isCancelled {
+                        let result = await BackendProbe.probe(
+                            member: member, settings: settings, pool: pool.name, connector: connector, state: state,
+                            eventLoop: group.next(), definition: probe, warningDays: 0, now: Date()
+                        ).health
+                        let healthy = result.state == .healthy
+                        let change = statuses.withLockedValue { statuses -> Bool? in
+                            var status = statuses[Self.key(pool.name, member)] ?? Status()
+                            let was = status.unhealthy
+                            status.failures = healthy ? 0 : status.failures + 1
+                            if healthy { status.unhealthy = false }
+                            if status.failures >= probe.unhealthyThreshold { status.unhealthy = true }
+                            if !healthy { status.category = result.category }
+                            statuses[Self.key(pool.name, member)] = status
+                            return was == status.unhealthy ? nil : status.unhealthy
+                        }
+                        if let unhealthy = change {
+                            metrics.backendHealthy(pool: pool.name, member: member.description, healthy: !unhealthy)
+                            let metadata: Logger.Metadata = [
+                                "pool": "\(pool.name)", "member": "\(member)", "category": "\(result.category)",
+                                "detail": "\(result.detail)",
+                            ]
+                            if unhealthy {
+                                logger.warning("backend unhealthy: no traffic until a probe succeeds", metadata: metadata)
+                            } else {
+                                logger.notice("backend healthy again", metadata: metadata)
+                            }
+                        } else if statuses.withLockedValue({ $0[Self.key(pool.name, member)]?.failures }) == 0 {
+                            metrics.backendHealthy(pool: pool.name, member: member.description, healthy: true)
+                        }
+                        try? await Task.sleep(for: .milliseconds(Int64(probe.interval * 1000)))
+                    }
+                })
+            }
+        }
+        tasks.withLockedValue { $0 = started }
+    }
+
+    func stop() {
+        for task in tasks.withLockedValue({ tasks in defer { tasks = [] }; return tasks }) { task.cancel() }
+    }
+}
