@@ -253,3 +253,37 @@ struct GatewayProbeTests {
         }
     }
 }
+
+@Suite("gateway run: client certificate to backends (mutual TLS upstream)")
+struct GatewayMutualTLSTests {
+    @Test("A backend that requires a client certificate: 502 handshake-failed without one, 200 with the configured one")
+    func mutualTLS() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            try harness.issueLeaf("gateway-client.test", prefix: "gateway-client")
+            // openssl s_server demanding a client certificate that chains to the test root.
+            let server = try BackgroundProcess("openssl", [
+                "s_server", "-accept", "127.0.0.1:0", "-www", "-cert", dir.file("pki/backend-valid.pem"),
+                "-cert_chain", dir.file("pki/backend-valid.pem"), "-key", dir.file("pki/backend-valid.key"),
+                "-Verify", "2", "-CAfile", dir.file("pki/root-ca.pem"), "-verify_return_error",
+            ])
+            defer { server.stop() }
+            let port = try #require(Int(try server.waitFor("ACCEPT 127\\.0\\.0\\.1:([0-9]+)")))
+            try harness.start("""
+                pools:
+                  - {name: app, members: ["127.0.0.1:\(port)"]}
+                backend-settings:
+                  - {name: anonymous, host-name: backend.test}
+                  - {name: mutual, host-name: backend.test, client-certificate: {pem: pki/gateway-client.pem, key: pki/gateway-client.key}}
+                rules:
+                  - {name: r, listener: main, pool: app, settings: anonymous, paths: [{match: "/mtls/*", pool: app, settings: mutual}]}
+                """)
+            let refused = try harness.curl("/plain")
+            #expect(refused.status == "502" && refused.body.contains("handshake-failed"), "\(refused)")
+            let accepted = try harness.curl("/mtls/page")
+            #expect(accepted.status == "200", "\(accepted)")
+            #expect(accepted.body.contains("gateway-client.test"), "s_server's page names the client certificate: \(accepted.body.prefix(2000))")
+        }
+    }
+}

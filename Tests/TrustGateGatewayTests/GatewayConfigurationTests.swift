@@ -142,6 +142,17 @@ struct GatewayConfigurationTests {
                 of: "trust: trusted-root", with: "trust: trusted-root\n    affinity: {cookie: App, same-site-none: true}")
             let custom = try GatewayConfiguration.load(yaml: named, baseDirectory: dir.path)
             #expect(custom.backendSettings[0].affinity == .init(cookieName: "App", sameSiteNone: true))
+            let plainWithClient = Self.example
+                .replacingOccurrences(of: "trust: trusted-root", with: "trust: trusted-root\n    client-certificate: {pem: nope.pem, key: nope.key}")
+                .replacingOccurrences(of: "protocol: https                   # https (default) | http\n    host-name",
+                                      with: "protocol: http\n    host-name")
+            let plainError = #expect(throws: ConfigurationProblems.self) {
+                try GatewayConfiguration.load(yaml: plainWithClient, baseDirectory: dir.path)
+            }
+            let plainMessages = (plainError?.problems ?? []).map { "\($0.path): \($0.message)" }
+            #expect(plainMessages.contains { $0.hasPrefix("backend-settings[0].client-certificate: a client certificate needs protocol https") },
+                    "\(plainMessages)")
+            #expect(plainMessages.contains { $0.hasPrefix("backend-settings[0].client-certificate.pem: cannot read") }, "\(plainMessages)")
             let bad = Self.example.replacingOccurrences(of: "trust: trusted-root", with: "trust: trusted-root\n    affinity: {cookie: \"a b\"}")
             let error = #expect(throws: ConfigurationProblems.self) { try GatewayConfiguration.load(yaml: bad, baseDirectory: dir.path) }
             #expect(error?.problems.contains { $0.path == "backend-settings[0].affinity.cookie" } == true, "\(String(describing: error))")

@@ -50,7 +50,7 @@ extension GatewayConfiguration {
         let store = reader.string(top["store"]).map { resolve($0, baseDirectory) }
         let listeners = reader.sequence(top["listeners"]).compactMap { listener($0, reader, baseDirectory) }
         let pools = reader.sequence(top["pools"]).compactMap { pool($0, reader) }
-        let settings = reader.sequence(top["backend-settings"]).compactMap { backendSettings($0, reader) }
+        let settings = reader.sequence(top["backend-settings"]).compactMap { backendSettings($0, reader, baseDirectory) }
         let rules = reader.sequence(top["rules"]).compactMap { rule($0, reader) }
         var configuration = GatewayConfiguration(
             gateway: gateway, store: store, listeners: listeners, pools: pools, backendSettings: settings, rules: rules
@@ -85,24 +85,7 @@ extension GatewayConfiguration {
         let port = reader.integer(fields["port"], in: 0...65535)
         if fields["port"] == nil { reader.problem(field, "missing port") }
         let scheme = fields["protocol"].map { reader.choice($0, Scheme.self, allowed: [.https, .http]) } ?? .https
-        var certificate: ListenerCertificate?
-        if let certificateField = fields["certificate"],
-            let parts = reader.mapping(certificateField, allowed: ["pfx", "password-file", "pem", "key"])
-        {
-            if let pfx = reader.string(parts["pfx"]) {
-                certificate = .pfx(path: resolve(pfx, base), passwordFile: reader.string(parts["password-file"]).map { resolve($0, base) })
-                if parts["pem"] != nil || parts["key"] != nil {
-                    reader.problem(certificateField, "give either pfx (with password-file) or pem and key, not both")
-                }
-            } else if let pem = reader.string(parts["pem"]), let key = reader.string(parts["key"]) {
-                certificate = .pem(certificate: resolve(pem, base), key: resolve(key, base))
-            } else {
-                reader.problem(certificateField, "expected {pfx: FILE, password-file: FILE} or {pem: FILE, key: FILE}")
-            }
-            for (key, path) in certificateFiles(certificate) where !FileManager.default.isReadableFile(atPath: path) {
-                reader.problem(parts[key] ?? certificateField, "cannot read \(path)")
-            }
-        }
+        let certificate = fields["certificate"].flatMap { self.certificate($0, reader, base) }
         if scheme == .https, certificate == nil, fields["certificate"] == nil {
             reader.problem(field, "an https listener needs a certificate")
         }
@@ -124,6 +107,28 @@ extension GatewayConfiguration {
         )
         listener.requireSNI = reader.bool(fields["require-sni"]) ?? false
         return listener
+    }
+
+    /// `{pfx: FILE, password-file: FILE}` or `{pem: FILE, key: FILE}`, each file readable.
+    private static func certificate(_ field: ConfigurationReader.Field, _ reader: ConfigurationReader, _ base: String)
+        -> ListenerCertificate?
+    {
+        guard let parts = reader.mapping(field, allowed: ["pfx", "password-file", "pem", "key"]) else { return nil }
+        var certificate: ListenerCertificate?
+        if let pfx = reader.string(parts["pfx"]) {
+            certificate = .pfx(path: resolve(pfx, base), passwordFile: reader.string(parts["password-file"]).map { resolve($0, base) })
+            if parts["pem"] != nil || parts["key"] != nil {
+                reader.problem(field, "give either pfx (with password-file) or pem and key, not both")
+            }
+        } else if let pem = reader.string(parts["pem"]), let key = reader.string(parts["key"]) {
+            certificate = .pem(certificate: resolve(pem, base), key: resolve(key, base))
+        } else {
+            reader.problem(field, "expected {pfx: FILE, password-file: FILE} or {pem: FILE, key: FILE}")
+        }
+        for (key, path) in certificateFiles(certificate) where !FileManager.default.isReadableFile(atPath: path) {
+            reader.problem(parts[key] ?? field, "cannot read \(path)")
+        }
+        return certificate
     }
 
     private static func certificateFiles(_ certificate: ListenerCertificate?) -> [(String, String)] {
@@ -151,13 +156,13 @@ extension GatewayConfiguration {
         return BackendPool(name: name, members: members)
     }
 
-    private static func backendSettings(_ field: ConfigurationReader.Field, _ reader: ConfigurationReader)
+    private static func backendSettings(_ field: ConfigurationReader.Field, _ reader: ConfigurationReader, _ base: String)
         -> BackendSettings?
     {
         guard let fields = reader.mapping(
             field,
             allowed: ["name", "protocol", "port", "host-name", "pick-host-name-from-member", "trust", "request-timeout",
-                      "connect-timeout", "affinity", "probe"])
+                      "connect-timeout", "affinity", "probe", "client-certificate"])
         else { return nil }
         let name = reader.string(fields["name"], required: "\(field.path).name")
         let scheme = fields["protocol"].map { reader.choice($0, Scheme.self, allowed: [.https, .http]) } ?? .https
@@ -217,6 +222,10 @@ extension GatewayConfiguration {
         )
         settings.affinity = affinity
         settings.probe = probe
+        if let certificateField = fields["client-certificate"] {
+            settings.clientCertificate = certificate(certificateField, reader, base)
+            if scheme == .http { reader.problem(certificateField, "a client certificate needs protocol https") }
+        }
         return settings
     }
 

@@ -127,6 +127,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var affinity: Affinity? = nil
         /// Active health probe; without one, `backend-health` probes `GET /` and the runtime probes nothing.
         public var probe: Probe? = nil
+        /// A client certificate the gateway presents to backends that ask for one (mutual TLS upstream).
+        public var clientCertificate: ListenerCertificate? = nil
 
         /// The port used for a member: the settings' override, the member's own, else the protocol's default.
         public func port(for member: Member) -> Int {

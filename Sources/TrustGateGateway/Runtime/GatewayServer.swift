@@ -48,6 +48,7 @@ public final class GatewayServer: Sendable {
             entries: try store.entries(gateway: configuration.gateway)
         )
         let connector = try UpstreamConnector(state: state)
+        try connector.loadIdentities(configuration)
         let health = HealthMonitor()
         let routes = RouteTable(Router(configuration: configuration, health: health))
         let metrics = GatewayMetrics()
@@ -177,6 +178,7 @@ public final class GatewayServer: Sendable {
         for sites in Self.siteGroups(new.listeners) where sites[0].scheme == .https {
             if let box = listenerContexts[sites[0].name] { contexts.append((box, try Self.makeListenerContext(sites))) }
         }
+        try connector.loadIdentities(new)
         for (box, context) in contexts { box.current = context }
         routes.current = Router(configuration: new, health: health)
         health.start(new, connector: connector, state: state, group: group, logger: logger, metrics: metrics)
@@ -287,40 +289,47 @@ public final class GatewayServer: Sendable {
     static func certificateMaterial(_ listener: GatewayConfiguration.Listener) throws
         -> ([NIOSSLCertificateSource], NIOSSLPrivateKey)
     {
-        // Every failure names the file: a missing one is a configuration problem, a bad one the PKI error.
-        func read(_ path: String) throws -> [UInt8] {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw ConfigurationProblems([ConfigurationProblem(
-                    path: "listeners.\(listener.name).certificate", line: nil, column: nil, message: "cannot read \(path)"
-                )])
-            }
-            return Array(data)
-        }
-        func decode(_ path: String, password: Password? = nil) throws -> CertificateBundle {
-            do {
-                return try CertificateBundle.decode(try read(path), password: password)
-            } catch let error as PKIError {
-                throw error.about(file: error.file ?? path)
-            }
-        }
-        let bundle: CertificateBundle
-        switch listener.certificate {
-        case .pfx(let path, let passwordFile):
-            bundle = try decode(path, password: try passwordFile.map { Password(fileContents: try read($0)) })
-        case .pem(let certificate, let key):
-            var chain = try decode(certificate)
-            chain.privateKeys = try decode(key).privateKeys
-            bundle = chain
-        case nil:
+        guard let certificate = listener.certificate else {
             throw ConfigurationProblems([ConfigurationProblem(path: "listeners.\(listener.name)", line: nil, column: nil,
                                                               message: "an https listener needs a certificate")])
         }
-        guard let key = bundle.privateKeys.first, let leaf = bundle.certificates.first, key.matches(leaf) else {
-            throw ConfigurationProblems([ConfigurationProblem(path: "listeners.\(listener.name).certificate", line: nil,
-                                                              column: nil, message: "the certificate and key do not match")])
-        }
+        let (bundle, key) = try identity(certificate, path: "listeners.\(listener.name).certificate")
         let chain = try bundle.certificates.map { NIOSSLCertificateSource.certificate(try NIOSSLCertificate(bytes: $0.der, format: .der)) }
         return (chain, try NIOSSLPrivateKey(bytes: try key.pkcs8DER(), format: .der))
+    }
+
+    /// A certificate chain and its matching key, read from a PFX or PEM files. Every failure names the file: a
+    /// missing one is a configuration problem (at `path`), a bad one the PKI error.
+    static func identity(_ certificate: GatewayConfiguration.ListenerCertificate, path: String) throws
+        -> (CertificateBundle, PrivateKeyMaterial)
+    {
+        func read(_ file: String) throws -> [UInt8] {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ConfigurationProblems([ConfigurationProblem(path: path, line: nil, column: nil, message: "cannot read \(file)")])
+            }
+            return Array(data)
+        }
+        func decode(_ file: String, password: Password? = nil) throws -> CertificateBundle {
+            do {
+                return try CertificateBundle.decode(try read(file), password: password)
+            } catch let error as PKIError {
+                throw error.about(file: error.file ?? file)
+            }
+        }
+        let bundle: CertificateBundle
+        switch certificate {
+        case .pfx(let file, let passwordFile):
+            bundle = try decode(file, password: try passwordFile.map { Password(fileContents: try read($0)) })
+        case .pem(let certificateFile, let keyFile):
+            var chain = try decode(certificateFile)
+            chain.privateKeys = try decode(keyFile).privateKeys
+            bundle = chain
+        }
+        guard let key = bundle.privateKeys.first, let leaf = bundle.certificates.first, key.matches(leaf) else {
+            throw ConfigurationProblems([ConfigurationProblem(path: path, line: nil, column: nil,
+                                                              message: "the certificate and key do not match")])
+        }
+        return (bundle, key)
     }
 }
 

@@ -346,7 +346,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         let hostName = settings.hostName(for: exchange.member)
         let key = UpstreamPool.Key(
             eventLoop: ObjectIdentifier(context.eventLoop), target: exchange.target, hostName: hostName,
-            scheme: settings.scheme, trust: settings.trust
+            scheme: settings.scheme, trust: settings.trust, clientCertificate: settings.clientCertificate
         )
         let head = upstreamHead(exchange, hostName: hostName, context: context)
         let toHEAD = exchange.head.isHEAD
@@ -646,6 +646,18 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             lastWrite = context.write(wrapOutboundOut(buffer))
         }
         clientNeedsFlush = true
+    }
+
+    /// The upstream connection failed with an error (a TLS alert, a reset) before the response was complete.
+    func upstreamFailed(_ error: Error, channel: Channel) {
+        guard upstream?.channel === channel, let exchange else { return }
+        closeUpstream()
+        if responseStarted {
+            context?.close(promise: nil)
+        } else {
+            finish(code: 502, reason: "Bad Gateway", category: ReasonCategory.handshakeFailed.rawValue,
+                   log: "\(exchange.target) failed: \(error)")
+        }
     }
 
     /// The backend sent something that is not a valid response: the connection is closed, and the client gets
@@ -1013,6 +1025,10 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A TLS alert after the handshake (TLS 1.3 backends check a client certificate only then).
+        let owner = self.owner
+        self.owner = nil
+        owner?.upstreamFailed(error, channel: context.channel)
         context.close(promise: nil)
     }
 }

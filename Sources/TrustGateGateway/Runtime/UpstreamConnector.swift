@@ -31,6 +31,22 @@ final class UpstreamConnector: Sendable {
     private let state: AllowListState
     let registry = UpstreamRegistry()
     let pool = UpstreamPool()
+    /// Client certificates by backend settings name (mutual TLS upstream), loaded with each configuration.
+    private let identities = NIOLockedValueBox<[String: UpstreamClientIdentity]>([:])
+
+    /// Reads every backend setting's client certificate (before anything is swapped: a bad file fails the
+    /// load or the reload, naming it).
+    func loadIdentities(_ configuration: GatewayConfiguration) throws {
+        var loaded: [String: UpstreamClientIdentity] = [:]
+        for settings in configuration.backendSettings {
+            guard let certificate = settings.clientCertificate else { continue }
+            let (bundle, key) = try GatewayServer.identity(
+                certificate, path: "backend-settings.\(settings.name).client-certificate"
+            )
+            loaded[settings.name] = try UpstreamClientIdentity(bundle: bundle, key: key)
+        }
+        identities.withLockedValue { $0 = loaded }
+    }
 
     /// The version of the allow-list in force.
     var allowListVersion: Int64 { state.version }
@@ -55,6 +71,7 @@ final class UpstreamConnector: Sendable {
         let sslContext = self.sslContext
         let state = self.state
         let target = "\(member.host):\(port)"
+        let identity = settings.clientCertificate == nil ? nil : identities.withLockedValue { $0[settings.name] }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.milliseconds(Int64(settings.connectTimeout * 1000)))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -63,8 +80,10 @@ final class UpstreamConnector: Sendable {
                     if settings.scheme == .https {
                         let sni = IPAddressBytes.parse(hostName) == nil ? hostName : nil
                         let tlsHandler = try UpstreamTLSHandler(
-                            context: sslContext, serverName: sni, sessionKey: "\(target)\u{0}\(hostName)\u{0}\(settings.trust)",
-                            allowListVersion: state.version,
+                            context: sslContext, serverName: sni,
+                            // A session made with one client certificate is not resumed with another.
+                            sessionKey: "\(target)\u{0}\(hostName)\u{0}\(settings.trust)\u{0}\(settings.clientCertificate.map { "\($0)" } ?? "")",
+                            allowListVersion: state.version, identity: identity,
                             judge: { presented in
                                 box.presented = presented
                                 let (verdict, version) = await state.versionedVerdict(

@@ -18,10 +18,16 @@ final class UpstreamPool: Sendable {
         let hostName: String
         let scheme: GatewayConfiguration.Scheme
         let trust: TrustMode
+        /// The backend settings' client certificate, if any: connections made with another are not shared.
+        let clientCertificate: GatewayConfiguration.ListenerCertificate?
         /// Hashed once when made: a key is looked up when a connection is taken and again when it is put back.
         private let hash: Int
 
-        init(eventLoop: ObjectIdentifier, target: String, hostName: String, scheme: GatewayConfiguration.Scheme, trust: TrustMode) {
+        init(
+            eventLoop: ObjectIdentifier, target: String, hostName: String, scheme: GatewayConfiguration.Scheme,
+            trust: TrustMode, clientCertificate: GatewayConfiguration.ListenerCertificate? = nil
+        ) {
+            self.clientCertificate = clientCertificate
             self.eventLoop = eventLoop
             self.target = target
             self.hostName = hostName

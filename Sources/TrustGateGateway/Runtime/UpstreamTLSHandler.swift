@@ -62,10 +62,15 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     init(
         context sslContext: UpstreamTLSContext, serverName: String?, sessionKey: String, allowListVersion current: Int64,
+        identity: UpstreamClientIdentity? = nil,
         judge: @escaping Judge, established: @escaping @Sendable ([ParsedCertificate], Int64?) -> Void
     ) throws {
         guard let ssl = SSL_new(sslContext.pointer) else {
             throw Failure.handshake("OpenSSL: \(OpenSSLLibrary.drainErrors())")
+        }
+        if let identity, !identity.apply(to: ssl) {
+            SSL_free(ssl)
+            throw Failure.handshake("OpenSSL: cannot use the client certificate: \(OpenSSLLibrary.drainErrors())")
         }
         let network = NetworkBIO()
         guard let method = NetworkBIO.method, let bio = BIO_new(method) else {
@@ -533,5 +538,47 @@ private func networkBIOControl(_ bio: OpaquePointer?, _ command: Int32, _: Int, 
         return networkBIO(bio)?.outbound?.readableBytes ?? 0
     default:
         return 0
+    }
+}
+
+/// A client certificate chain and key as OpenSSL objects, presented to backends that ask for one (mutual TLS
+/// upstream). Immutable once made; OpenSSL counts the references each connection takes.
+final class UpstreamClientIdentity: @unchecked Sendable {
+    private let certificates: [OpaquePointer]
+    private let key: OpaquePointer
+
+    init(bundle: CertificateBundle, key material: PrivateKeyMaterial) throws {
+        var certificates: [OpaquePointer] = []
+        func fail(_ what: String) -> Error {
+            for certificate in certificates { X509_free(certificate) }
+            return UpstreamTLSHandler.Failure.handshake("OpenSSL: cannot read the client \(what): \(OpenSSLLibrary.drainErrors())")
+        }
+        for certificate in bundle.certificates {
+            let parsed = certificate.der.withUnsafeBufferPointer { bytes -> OpaquePointer? in
+                var cursor = bytes.baseAddress
+                return d2i_X509(nil, &cursor, bytes.count)
+            }
+            guard let parsed else { throw fail("certificate") }
+            certificates.append(parsed)
+        }
+        let pkcs8 = try material.pkcs8DER()
+        let key = pkcs8.withUnsafeBufferPointer { bytes -> OpaquePointer? in
+            var cursor = bytes.baseAddress
+            return d2i_AutoPrivateKey(nil, &cursor, bytes.count)
+        }
+        guard let key, !certificates.isEmpty else { throw fail("key") }
+        self.certificates = certificates
+        self.key = key
+    }
+
+    deinit {
+        for certificate in certificates { X509_free(certificate) }
+        EVP_PKEY_free(key)
+    }
+
+    /// Makes `ssl` present this identity when the backend asks.
+    func apply(to ssl: OpaquePointer) -> Bool {
+        guard SSL_use_certificate(ssl, certificates[0]) == 1, SSL_use_PrivateKey(ssl, key) == 1 else { return false }
+        return certificates.dropFirst().allSatisfy { trustgate_SSL_add1_chain_cert(ssl, $0) == 1 }
     }
 }
