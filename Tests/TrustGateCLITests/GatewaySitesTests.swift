@@ -287,3 +287,37 @@ struct GatewayMutualTLSTests {
         }
     }
 }
+
+@Suite("gateway run: connection draining when a member leaves")
+struct GatewayDrainingTests {
+    @Test("A reload that removes a member: its request in flight completes, its idle connections close, new requests go to the new member")
+    func memberLeaves() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            let old = try await echoBackend(harness, "valid")
+            let new = try await echoBackend(harness, "valid")
+            try harness.startOnePool(memberPort: old.port, settings: "threads: 1")
+            #expect(try harness.curl("/warm").status == "200")
+            #expect(old.openConnections == 1, "one pooled connection to the old member")
+            // A slow request in flight on a second connection while the member leaves.
+            let slow = try BackgroundProcess("curl", [
+                "-s", "--max-time", "20", "--cacert", dir.file("pki/root-ca.pem"), "--resolve",
+                "gateway.test:\(harness.port):127.0.0.1", "-w", "\n%{http_code}", "https://gateway.test:\(harness.port)/slow/x",
+            ])
+            defer { slow.stop() }
+            for _ in 0..<100 where old.openConnections < 2 { usleep(20_000) }
+            try harness.writeConfiguration(GatewayHarness.onePool(memberPort: new.port, settings: "threads: 1"))
+            let process = try #require(harness.process)
+            process.signal(SIGHUP)
+            _ = try process.waitFor("(reloaded)")
+            #expect(try harness.curl("/after").body.contains("served-by: \(new.port)"))
+            _ = try slow.waitFor("(\\n200)$")
+            #expect(slow.output.contains("served-by: \(old.port)"), "the request in flight finished on the old member")
+            for _ in 0..<100 where old.openConnections > 0 { usleep(20_000) }
+            #expect(old.openConnections == 0, "no connection to the old member is kept")
+            await old.stop()
+            await new.stop()
+        }
+    }
+}

@@ -61,6 +61,9 @@ public final class EchoBackend: Sendable {
     /// TCP connections accepted since the start.
     public var acceptedConnections: Int { connections.accepted }
 
+    /// TCP connections open now.
+    public var openConnections: Int { connections.openCount }
+
     public func stop() async {
         try? await channel.close()
         try? await group.shutdownGracefully()
@@ -143,6 +146,7 @@ final class ConnectionSet: Sendable {
     }
 
     var accepted: Int { state.withLockedValue { $0.accepted } }
+    var openCount: Int { state.withLockedValue { $0.open.count } }
 
     func closeAll() {
         for channel in state.withLockedValue({ Array($0.open.values) }) { channel.close(promise: nil) }

@@ -181,6 +181,9 @@ public final class GatewayServer: Sendable {
         try connector.loadIdentities(new)
         for (box, context) in contexts { box.current = context }
         routes.current = Router(configuration: new, health: health)
+        // Connection draining: backends that left every pool get nothing new; their requests in flight finish,
+        // and their connections close when idle.
+        connector.pool.retire(previous: Self.targets(old), active: Self.targets(new))
         health.start(new, connector: connector, state: state, group: group, logger: logger, metrics: metrics)
         configuration.withLockedValue { $0 = new }
     }
@@ -235,6 +238,20 @@ public final class GatewayServer: Sendable {
     }
 
     /// The listener's TLS context, built once: its certificate chain and key from a PFX or PEM files.
+    /// Every `host:port` a configuration's rules can send requests to.
+    static func targets(_ configuration: GatewayConfiguration) -> Set<String> {
+        var targets = Set<String>()
+        for rule in configuration.rules where rule.redirect == nil {
+            for (poolName, settingsName) in [(rule.pool, rule.settings)] + rule.paths.map({ ($0.pool, $0.settings) }) {
+                guard let pool = configuration.pools.first(where: { $0.name == poolName }),
+                    let settings = configuration.backendSettings.first(where: { $0.name == settingsName })
+                else { continue }
+                for member in pool.members { targets.insert("\(member.host):\(settings.port(for: member))") }
+            }
+        }
+        return targets
+    }
+
     /// The listeners grouped by socket: those on the same address and port (other than 0) share one.
     static func siteGroups(_ listeners: [GatewayConfiguration.Listener]) -> [[GatewayConfiguration.Listener]] {
         var groups: [[GatewayConfiguration.Listener]] = []

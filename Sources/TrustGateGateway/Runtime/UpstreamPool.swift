@@ -102,8 +102,28 @@ final class UpstreamPool: Sendable {
     }
 
     /// Puts a connection back after a complete exchange; closes it instead when the pool for its key is full.
+    /// Backends (`host:port`) a reload took out of every pool: their connections are not kept once idle
+    /// (connection draining: requests in flight finish, nothing new is sent).
+    private let retired = NIOLockedValueBox<Set<String>>([])
+
+    /// After a reload: the backends of `previous` that are not `active` are retired; their idle connections
+    /// close now, their busy ones when they finish.
+    func retire(previous: Set<String>, active: Set<String>) {
+        retired.withLockedValue { $0 = previous.subtracting(active) }
+        let closing = idle.withLockedValue { idle -> [Idle] in
+            let gone = idle.filter { !active.contains($0.key.target) }
+            for key in gone.keys { idle.removeValue(forKey: key) }
+            return gone.values.flatMap { $0 }
+        }
+        for entry in closing { entry.link.channel.close(promise: nil) }
+    }
+
     func put(_ link: UpstreamLink) {
         guard link.channel.isActive else { return }
+        if retired.withLockedValue({ !$0.isEmpty && $0.contains(link.key.target) }) {
+            link.channel.close(promise: nil)
+            return
+        }
         let entry = Idle(link: link, since: .now())
         let kept = idle.withLockedValue { idle -> Bool in
             guard idle[link.key, default: []].count < maximumIdle else { return false }
