@@ -14,13 +14,13 @@ extension GatewayConfiguration {
     /// - `threads`: event-loop threads, 1 to 256 (default: one per core).
     /// - `listeners[]`: `name`, `address` (default `0.0.0.0`), `port`, `protocol` (`https` default | `http`),
     ///   `certificate` (`{pfx, password-file}` or `{pem, key}`; required for https), `host-names[]`,
-    ///   `tls` (`minimum-version` `1.2` default | `1.3`, `cipher-suites[]`).
+    ///   `tls` (`minimum-version` `1.2` default | `1.3`, `cipher-suites[]`), `require-sni` (default false).
     /// - `pools[]`: `name`, `members[]` (`host:port`, `host`, or `[v6]:port`).
     /// - `backend-settings[]`: `name`, `protocol` (`https` default | `http`), `port`, `host-name`,
     ///   `pick-host-name-from-member` (default false), `trust` (`trusted-root` default | `pinned` | `well-known-ca`),
     ///   `request-timeout` (default `30s`), `connect-timeout` (default `10s`).
     ///   `affinity` (`{cookie: TrustGateAffinity, same-site-none: false}`), `probe` (`{path, interval, timeout,
-    ///   unhealthy-threshold, status-codes, body-match}`).
+    ///   unhealthy-threshold, status-codes, body-match}`), `client-certificate` (as a listener's `certificate`).
     /// - `rules[]`: `name`, `listener`, `pool`, `settings`, `paths[]` (`{match, pool, settings}`), `redirect`.
     /// - `admin`: `address` (default `127.0.0.1`), `port`, `token-file` (optional bearer token).
     /// - `access-log`: `stdout`, or a file to append to.
