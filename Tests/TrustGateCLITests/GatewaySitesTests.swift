@@ -321,3 +321,37 @@ struct GatewayDrainingTests {
         }
     }
 }
+
+@Suite("gateway run: client timeouts")
+struct GatewayClientTimeoutTests {
+    @Test("An idle keep-alive connection closes after client-timeouts.keep-alive; a head left unfinished gets 408")
+    func clientTimeouts() async throws {
+        try await withTemporaryDirectory { dir in
+            let harness = try GatewayHarness(in: dir)
+            defer { harness.stop() }
+            let backend = try await echoBackend(harness, "valid")
+            try harness.startOnePool(memberPort: backend.port, settings: "client-timeouts: {keep-alive: 1s, header: 1s}")
+            func client() throws -> BackgroundProcess {
+                try BackgroundProcess("openssl", [
+                    "s_client", "-quiet", "-connect", "127.0.0.1:\(harness.port)", "-servername", "gateway.test",
+                    "-CAfile", dir.file("pki/root-ca.pem"),
+                ], keepStandardInputOpen: true)
+            }
+            // A request answered, then nothing: the gateway closes the connection (s_client exits by itself).
+            let idle = try client()
+            defer { idle.stop() }
+            idle.send("GET /one HTTP/1.1\r\nHost: gateway.test\r\n\r\n")
+            _ = try idle.waitFor("(GET /one HTTP/1.1)")
+            let start = Date()
+            #expect(idle.waitForExit(timeout: 10) != nil, "\(idle.output)")
+            #expect(Date().timeIntervalSince(start) < 5)
+            // Half a head: 408, then closed.
+            let slow = try client()
+            defer { slow.stop() }
+            slow.send("GET /two HTTP/1.1\r\nHost: gateway")
+            #expect(try slow.waitFor("(HTTP/1.1 408 Request Timeout)") == "HTTP/1.1 408 Request Timeout")
+            #expect(slow.waitForExit(timeout: 10) != nil, "\(slow.output)")
+            await backend.stop()
+        }
+    }
+}

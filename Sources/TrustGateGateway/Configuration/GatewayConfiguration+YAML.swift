@@ -24,6 +24,7 @@ extension GatewayConfiguration {
     /// - `rules[]`: `name`, `listener`, `pool`, `settings`, `paths[]` (`{match, pool, settings}`), `redirect`.
     /// - `admin`: `address` (default `127.0.0.1`), `port`, `token-file` (optional bearer token).
     /// - `access-log`: `stdout`, or a file to append to.
+    /// - `client-timeouts`: `keep-alive` (default `75s`), `header` (default `60s`).
     public static func load(yaml text: String, baseDirectory: String) throws(ConfigurationProblems) -> GatewayConfiguration {
         let reader = ConfigurationReader()
         let root: Node?
@@ -40,7 +41,7 @@ extension GatewayConfiguration {
         let top = reader.mapping(
             ConfigurationReader.Field(node: root, path: ""),
             allowed: ["gateway", "store", "drain-timeout", "threads", "listeners", "pools", "backend-settings", "rules",
-                      "admin", "access-log"]
+                      "admin", "access-log", "client-timeouts"]
         ) ?? [:]
 
         let gateway = reader.string(top["gateway"], required: "gateway") ?? ""
@@ -66,6 +67,14 @@ extension GatewayConfiguration {
             if let port = reader.integer(parts["port"], in: 0...65535) {
                 configuration.admin = Admin(address: reader.string(parts["address"]) ?? "127.0.0.1", port: port,
                                             tokenFile: tokenFile)
+            }
+        }
+        if let field = top["client-timeouts"], let parts = reader.mapping(field, allowed: ["keep-alive", "header"]) {
+            configuration.clientKeepAliveTimeout = reader.duration(parts["keep-alive"]) ?? 75
+            configuration.clientHeaderTimeout = reader.duration(parts["header"]) ?? 60
+            for (key, value) in [("keep-alive", configuration.clientKeepAliveTimeout), ("header", configuration.clientHeaderTimeout)]
+            where value <= 0 {
+                reader.problem(parts[key] ?? field, "more than 0")
             }
         }
         configuration.accessLog = reader.string(top["access-log"]).map { $0 == "stdout" ? $0 : resolve($0, baseDirectory) }

@@ -17,6 +17,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var drainTimeout: TimeInterval = 30
     /// Event-loop threads (nginx's `worker_processes`); `nil`: one per core.
     public var threads: Int?
+    /// How long an idle keep-alive client connection is kept (nginx's `keepalive_timeout`). Default 75 s.
+    public var clientKeepAliveTimeout: TimeInterval = 75
+    /// How long a client may take to send a request head once it began (nginx's `client_header_timeout`);
+    /// then 408. Default 60 s.
+    public var clientHeaderTimeout: TimeInterval = 60
     /// The admin listener (`/healthz`, `/metrics`, `/backend-health`); none by default.
     public var admin: Admin?
     /// `stdout`, or a file the access log is appended to; none by default.

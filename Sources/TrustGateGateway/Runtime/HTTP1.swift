@@ -342,6 +342,9 @@ struct HeadReader {
         self.request = request
     }
 
+    /// Part of a head has arrived.
+    var isPartial: Bool { pending != nil }
+
     /// The next complete head from the front of `buffer` (with what earlier reads left), or nil when more bytes
     /// are needed; `buffer` is left with the bytes after the head. Empty lines before a head are skipped
     /// (RFC 9112 §2.2).

@@ -102,6 +102,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var timer: Scheduled<Void>?
     private var timerFiresAt = NIODeadline.distantFuture
     private var exchangeCount = 0
+    /// Since when the connection waits for a request (idle, or a head begun), and since when a head is begun.
+    private var waitingSince: NIODeadline?
+    private var headBegunAt: NIODeadline?
     /// From a request's head until its response has been written in full.
     private var responsePending = false
     /// Parts of requests the client pipelined behind the one in progress (RFC 9112 §9.3), in order.
@@ -137,6 +140,17 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         clientAddress = context.remoteAddress?.ipAddress ?? "unknown"
         boundPort = String(environment.boundPort)
         environment.connections.add(context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+        startWaiting(context: context)
+    }
+
+    /// Waiting for the next request: the keep-alive and header timeouts run (one timer, re-armed lazily).
+    private func startWaiting(context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        waitingSince = now
+        headBegunAt = nil
+        let router = environment.routes.current
+        let deadline = now + min(router.keepAliveTimeout, router.headerTimeout)
+        if timer == nil || timerFiresAt > deadline { armTimer(at: deadline, eventLoop: context.eventLoop) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -170,7 +184,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         do throws(HTTP1.ParseError) {
             while buffer.readableBytes > 0, !refused {
                 if body == nil {
-                    guard let bytes = try heads.take(&buffer) else { break }
+                    guard let bytes = try heads.take(&buffer) else {
+                        if heads.isPartial, headBegunAt == nil { headBegunAt = .now() }
+                        break
+                    }
                     let head = try HTTP1.parse(bytes, request: true)
                     let framing = try HTTP1.requestFraming(head)
                     deliver(.head(head, hasBody: framing != .none), context: context)
@@ -250,6 +267,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The response in progress has been written in full: the next pipelined request, if any, goes.
     private func responseComplete(context: ChannelHandlerContext) {
         responsePending = false
+        startWaiting(context: context)
         while !(responsePending && requestEnded), let part = pipelined.popFirst() {
             pipelinedBytes -= Self.size(of: part)
             handle(part, context: context)
@@ -279,6 +297,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func begin(_ head: HTTP1.Head, context: ChannelHandlerContext) {
         exchangeCount += 1
+        waitingSince = nil
+        headBegunAt = nil
         currentHead = head
         currentPool = "-"
         requestStart = .now()
@@ -781,15 +801,37 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func timerFired(eventLoop: EventLoop) {
         timer = nil
-        guard let deadline = responseDeadline, let exchange, !responseStarted else { return }
-        if deadline > .now() {
-            armTimer(at: deadline, eventLoop: eventLoop)
-            return
+        let now = NIODeadline.now()
+        var next: NIODeadline?
+        if let deadline = responseDeadline, let exchange, !responseStarted {
+            if deadline <= now {
+                responseDeadline = nil
+                closeUpstream()
+                finish(code: 504, reason: "Gateway Timeout", category: ReasonCategory.timeout.rawValue,
+                       log: "no response from \(exchange.target) (pool \(exchange.route.pool.name)) within \(Int(exchange.route.settings.requestTimeout)) s")
+                return
+            }
+            next = deadline
         }
-        responseDeadline = nil
-        closeUpstream()
-        finish(code: 504, reason: "Gateway Timeout", category: ReasonCategory.timeout.rawValue,
-               log: "no response from \(exchange.target) (pool \(exchange.route.pool.name)) within \(Int(exchange.route.settings.requestTimeout)) s")
+        // Waiting for a request: an idle keep-alive connection closes after the keep-alive timeout (nginx's
+        // keepalive_timeout), a head begun and not finished gets 408 after the header timeout.
+        if let since = waitingSince, !responsePending, let context {
+            let router = environment.routes.current
+            let deadline = headBegunAt.map { $0 + router.headerTimeout } ?? since + router.keepAliveTimeout
+            if deadline <= now {
+                waitingSince = nil
+                if headBegunAt != nil {
+                    keepAlive = false
+                    refused = true
+                    respondError(code: 408, reason: "Request Timeout", category: ReasonCategory.timeout.rawValue, log: nil)
+                } else {
+                    context.close(promise: nil)
+                }
+                return
+            }
+            next = min(next ?? deadline, deadline)
+        }
+        if let next { armTimer(at: next, eventLoop: eventLoop) }
     }
 
     /// The request head as the backend gets it: HTTP/1.1; the fields the client sent except hop-by-hop ones,

@@ -48,11 +48,16 @@ final class Router: Sendable {
 
     /// Active probes' verdicts (nil: no probes).
     let health: HealthMonitor?
+    /// `client-timeouts`, as timer amounts (read on every keep-alive request: no configuration copy).
+    let keepAliveTimeout: TimeAmount
+    let headerTimeout: TimeAmount
 
     init(configuration: GatewayConfiguration, failTimeout: TimeAmount = .seconds(10), health: HealthMonitor? = nil) {
         self.configuration = configuration
         self.failTimeout = failTimeout
         self.health = health
+        keepAliveTimeout = .milliseconds(Int64(configuration.clientKeepAliveTimeout * 1000))
+        headerTimeout = .milliseconds(Int64(configuration.clientHeaderTimeout * 1000))
         var sites: [String: [GatewayConfiguration.Listener]] = [:]
         for listener in configuration.listeners {
             sites[listener.name] = listener.port == 0
