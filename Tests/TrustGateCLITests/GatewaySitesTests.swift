@@ -284,6 +284,13 @@ struct GatewayMutualTLSTests {
             let accepted = try harness.curl("/mtls/page")
             #expect(accepted.status == "200", "\(accepted)")
             #expect(accepted.body.contains("gateway-client.test"), "s_server's page names the client certificate: \(accepted.body.prefix(2000))")
+            // backend-health probes with the same client certificate as live traffic.
+            let health = try TrustGateBinary.run(["gateway", "backend-health", "--config", "gateway.yaml", "--json"],
+                                                 in: dir.path, environment: harness.environment)
+            let report = try JSONDecoder().decode([BackendHealth].self, from: Data(health.stdout.utf8))
+            let mutual = try #require(report.first { $0.settings == "mutual" }, "\(health.stdout)")
+            #expect(mutual.state == .healthy && mutual.httpStatus == 200, "\(mutual)")
+            #expect(report.first { $0.settings == "anonymous" }?.state == .unhealthy, "\(health.stdout)")
         }
     }
 }

@@ -83,7 +83,13 @@ extension AllowListCommand {
             }
             let store = try GatewayCommand.openStore(storeOptions.store ?? configuration.store)
             let state = try GatewayCommand.allowListState(for: configuration, store: store)
-            let current = state.policy.entries
+            // Every entry, also those past their own expiry (the policy leaves them out, a removal may name them).
+            let current: [AllowListEntry]
+            do {
+                current = try store.entries(gateway: gateway.gateway)
+            } catch {
+                throw CLIError(error, what: "cannot read the allow-list")
+            }
             let (candidate, change, entry) = try candidateEntries(current)
             let after = AllowListPolicy(gateway: gateway.gateway, entries: candidate)
 
@@ -183,12 +189,15 @@ extension AllowListCommand {
                 Swift.print("  \(row.effect.padding(toLength: 10, withPad: " ", startingAt: 0)) \(row.pool) \(row.member) "
                     + "(\(row.expectedName ?? "-")): \(change)" + (row.effect == "unchanged" ? "" : ": \(row.detail)"))
             }
+            // Routed backends that presented nothing (down, plain HTTP) were not judged: say so, they may break later.
+            let unjudged = report.rows.filter { $0.effect == "not-judged" && $0.settings != nil }.count
+            let caveat = unjudged == 0 ? "" : " (\(unjudged) not judged: they presented no certificate)"
             if report.breaks > 0 {
-                Swift.print("\(report.breaks) backend\(report.breaks == 1 ? "" : "s") would be turned away; nothing written")
+                Swift.print("\(report.breaks) backend\(report.breaks == 1 ? "" : "s") would be turned away\(caveat); nothing written")
             } else if report.applied {
-                Swift.print("no backend breaks; applied")
+                Swift.print("no backend breaks\(caveat); applied")
             } else {
-                Swift.print("no backend breaks" + (apply ? "" : "; nothing written (add --apply to commit)"))
+                Swift.print("no backend breaks\(caveat)" + (apply ? "" : "; nothing written (add --apply to commit)"))
             }
         }
     }

@@ -42,6 +42,22 @@ public struct GatewayConfiguration: Sendable, Equatable {
         }
     }
 
+    /// Each pool and backend setting a rule or path map sends requests to, once, in rule order (redirect rules
+    /// send none): what health probes, `backend-health` and connection draining cover.
+    public var routedPairs: [(pool: BackendPool, settings: BackendSettings)] {
+        var pairs: [(pool: BackendPool, settings: BackendSettings)] = []
+        for rule in rules where rule.redirect == nil {
+            for (poolName, settingsName) in [(rule.pool, rule.settings)] + rule.paths.map({ ($0.pool, $0.settings) }) {
+                guard !pairs.contains(where: { $0.pool.name == poolName && $0.settings.name == settingsName }),
+                    let pool = pools.first(where: { $0.name == poolName }),
+                    let settings = backendSettings.first(where: { $0.name == settingsName })
+                else { continue }
+                pairs.append((pool, settings))
+            }
+        }
+        return pairs
+    }
+
     /// Where the gateway accepts client connections.
     public struct Listener: Sendable, Equatable {
         public var name: String
@@ -138,6 +154,14 @@ public struct GatewayConfiguration: Sendable, Equatable {
         /// The port used for a member: the settings' override, the member's own, else the protocol's default.
         public func port(for member: Member) -> Int {
             port ?? member.port ?? (scheme == .https ? 443 : 80)
+        }
+
+        /// The Host header a member gets: the host name, with the port unless it is the protocol's default.
+        public func hostHeader(for member: Member) -> String {
+            let name = hostName(for: member)
+            let shown = name.utf8.contains(UInt8(ascii: ":")) ? "[\(name)]" : name
+            let port = port(for: member)
+            return port == (scheme == .https ? 443 : 80) ? shown : "\(shown):\(port)"
         }
 
         /// The host name used for a member: SNI, Host header and certificate check.

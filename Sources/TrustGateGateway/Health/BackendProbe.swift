@@ -60,22 +60,26 @@ public enum BackendProbe {
         _ configuration: GatewayConfiguration, state: AllowListState, path: String? = nil, timeout: TimeInterval? = nil,
         warningDays: Int = 30, now: Date = Date()
     ) async throws -> [ProbedBackend] {
-        var pairs: [(pool: String, settings: String)] = []
-        for rule in configuration.rules where rule.redirect == nil {
-            for pair in [(rule.pool, rule.settings)] + rule.paths.map({ ($0.pool, $0.settings) })
-            where !pairs.contains(where: { $0 == pair }) {
-                pairs.append(pair)
-            }
-        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { group.shutdownGracefully { _ in } }
         let connector = try UpstreamConnector(state: state)
+        try connector.loadIdentities(configuration)
+        return await probeAll(configuration, connector: connector, state: state, group: group, path: path,
+                              timeout: timeout, warningDays: warningDays, now: now)
+    }
+
+    /// The same on a running gateway's connector and event loops (its client certificates loaded).
+    static func probeAll(
+        _ configuration: GatewayConfiguration, connector: UpstreamConnector, state: AllowListState,
+        group: EventLoopGroup, path: String? = nil, timeout: TimeInterval? = nil, warningDays: Int = 30, now: Date = Date()
+    ) async -> [ProbedBackend] {
+        let pairs = configuration.routedPairs
         var jobs: [(Int, GatewayConfiguration.Member, GatewayConfiguration.BackendSettings, String)] = []
         var results: [ProbedBackend?] = []
         for pool in configuration.pools {
-            let settingsNames = pairs.filter { $0.pool == pool.name }.map(\.settings)
+            let routed = pairs.filter { $0.pool.name == pool.name }.map(\.settings)
             for member in pool.members {
-                if settingsNames.isEmpty {
+                if routed.isEmpty {
                     let health = BackendHealth(
                         pool: pool.name, member: member.description, settings: nil, expectedName: nil, state: .unknown,
                         category: "-", detail: "no rule routes to pool \(pool.name)", httpStatus: nil, presented: [],
@@ -83,8 +87,7 @@ public enum BackendProbe {
                     )
                     results.append(ProbedBackend(health: health, chain: [], settings: nil))
                 }
-                for name in settingsNames {
-                    guard let settings = configuration.backendSettings.first(where: { $0.name == name }) else { continue }
+                for settings in routed {
                     jobs.append((results.count, member, settings, pool.name))
                     results.append(nil)
                 }
@@ -158,10 +161,7 @@ public enum BackendProbe {
         health.presented = summaries(presented)
         expiry(of: presented.first, into: &health, warningDays: warningDays, now: now)
         let channel = connection.channel
-        let defaultPort = settings.scheme == .https ? 443 : 80
-        let port = settings.port(for: member)
-        let shownHost = hostName.utf8.contains(UInt8(ascii: ":")) ? "[\(hostName)]" : hostName
-        let host = port == defaultPort ? shownHost : "\(shownHost):\(port)"
+        let host = settings.hostHeader(for: member)
         let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: trustgate-probe\r\nConnection: close\r\n\r\n"
         channel.writeAndFlush(channel.allocator.buffer(string: request), promise: nil)
         let timer = eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {

@@ -35,17 +35,7 @@ final class HealthMonitor: Sendable {
         logger: Logger, metrics: GatewayMetrics
     ) {
         stop()
-        var jobs: [(GatewayConfiguration.BackendPool, GatewayConfiguration.BackendSettings, GatewayConfiguration.Probe)] = []
-        for rule in configuration.rules where rule.redirect == nil {
-            for (poolName, settingsName) in [(rule.pool, rule.settings)] + rule.paths.map({ ($0.pool, $0.settings) }) {
-                guard let pool = configuration.pools.first(where: { $0.name == poolName }),
-                    let settings = configuration.backendSettings.first(where: { $0.name == settingsName }),
-                    let probe = settings.probe,
-                    !jobs.contains(where: { $0.0.name == poolName && $0.1.name == settingsName })
-                else { continue }
-                jobs.append((pool, settings, probe))
-            }
-        }
+        let jobs = configuration.routedPairs.compactMap { pool, settings in settings.probe.map { (pool, settings, $0) } }
         let probed = Set(jobs.flatMap { pool, _, _ in pool.members.map { Self.key(pool.name, $0) } })
         statuses.withLockedValue { $0 = $0.filter { probed.contains($0.key) } }
         var started: [Task<Void, Never>] = []
@@ -57,8 +47,10 @@ final class HealthMonitor: Sendable {
                             member: member, settings: settings, pool: pool.name, connector: connector, state: state,
                             eventLoop: group.next(), definition: probe, warningDays: 0, now: Date()
                         ).health
+                        // A probe of a configuration replaced meanwhile does not count.
+                        guard !Task.isCancelled else { return }
                         let healthy = result.state == .healthy
-                        let change = statuses.withLockedValue { statuses -> Bool? in
+                        let (was, now) = statuses.withLockedValue { statuses -> (Bool, Bool) in
                             var status = statuses[Self.key(pool.name, member)] ?? Status()
                             let was = status.unhealthy
                             status.failures = healthy ? 0 : status.failures + 1
@@ -66,21 +58,19 @@ final class HealthMonitor: Sendable {
                             if status.failures >= probe.unhealthyThreshold { status.unhealthy = true }
                             if !healthy { status.category = result.category }
                             statuses[Self.key(pool.name, member)] = status
-                            return was == status.unhealthy ? nil : status.unhealthy
+                            return (was, status.unhealthy)
                         }
-                        if let unhealthy = change {
-                            metrics.backendHealthy(pool: pool.name, member: member.description, healthy: !unhealthy)
+                        metrics.backendHealthy(pool: pool.name, member: member.description, healthy: !now)
+                        if was != now {
                             let metadata: Logger.Metadata = [
                                 "pool": "\(pool.name)", "member": "\(member)", "category": "\(result.category)",
                                 "detail": "\(result.detail)",
                             ]
-                            if unhealthy {
+                            if now {
                                 logger.warning("backend unhealthy: no traffic until a probe succeeds", metadata: metadata)
                             } else {
                                 logger.notice("backend healthy again", metadata: metadata)
                             }
-                        } else if statuses.withLockedValue({ $0[Self.key(pool.name, member)]?.failures }) == 0 {
-                            metrics.backendHealthy(pool: pool.name, member: member.description, healthy: true)
                         }
                         try? await Task.sleep(for: .milliseconds(Int64(probe.interval * 1000)))
                     }

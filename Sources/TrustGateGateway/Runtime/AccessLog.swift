@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import TrustGatePKI
 
 #if canImport(Glibc)
 import Glibc
@@ -94,22 +95,9 @@ final class AccessLog: Sendable {
         func milliseconds(_ nanoseconds: Int64) -> String {
             String(format: "%.2f", Double(nanoseconds) / 1_000_000)
         }
-        return "time=\(RFC3339Milliseconds.format(record.time)) client=\(field(record.client)) host=\(field(record.host)) "
+        return "time=\(RFC3339.formatMilliseconds(record.time)) client=\(field(record.client)) host=\(field(record.host)) "
             + "method=\(field(record.method)) path=\(field(record.path)) status=\(record.status) pool=\(field(record.pool)) "
             + "member=\(field(record.member)) upstream_ms=\(record.upstreamNanoseconds.map(milliseconds) ?? "-") "
             + "duration_ms=\(milliseconds(record.durationNanoseconds)) bytes=\(record.bytes)\n"
-    }
-}
-
-/// RFC 3339 UTC with milliseconds, e.g. `2026-11-22T15:50:01.123Z`.
-enum RFC3339Milliseconds {
-    static func format(_ date: Date) -> String {
-        let seconds = date.timeIntervalSince1970
-        var time = time_t(seconds.rounded(.down))
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        let milliseconds = Int((seconds - seconds.rounded(.down)) * 1000)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), milliseconds)
     }
 }

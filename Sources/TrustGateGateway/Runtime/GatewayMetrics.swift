@@ -18,27 +18,31 @@ import TrustGatePKI
 final class GatewayMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
-    private let requests = NIOLockedValueBox<[RequestKey: CoreMetrics.Counter]>([:])
-    private let durations = NIOLockedValueBox<[String: CoreMetrics.Timer]>([:])
-    private let handshakes = NIOLockedValueBox<[HandshakeKey: CoreMetrics.Counter]>([:])
-    private let certificates = NIOLockedValueBox<[CertificateKey: CoreMetrics.Gauge]>([:])
-    private let healthGauges = NIOLockedValueBox<[CertificateKey: CoreMetrics.Gauge]>([:])
+    private let requests = NIOLockedValueBox<[Labels: CoreMetrics.Counter]>([:])
+    private let durations = NIOLockedValueBox<[Labels: CoreMetrics.Timer]>([:])
+    private let handshakes = NIOLockedValueBox<[Labels: CoreMetrics.Counter]>([:])
+    private let certificates = NIOLockedValueBox<[Labels: CoreMetrics.Gauge]>([:])
+    private let healthGauges = NIOLockedValueBox<[Labels: CoreMetrics.Gauge]>([:])
     private let openConnections: CoreMetrics.Gauge
 
-    private struct RequestKey: Hashable {
+    /// The label values of one metric of a family (a status code is kept as a number: no String per request).
+    private struct Labels: Hashable {
         var pool: String
-        var status: Int
+        var number = 0
+        var text = ""
+        var more = ""
     }
 
-    private struct HandshakeKey: Hashable {
-        var pool: String
-        var category: String
-    }
-
-    private struct CertificateKey: Hashable {
-        var pool: String
-        var member: String
-        var sha256: String
+    /// The metric of `family` for `labels`, made on first use.
+    private static func metric<Metric>(
+        _ family: NIOLockedValueBox<[Labels: Metric]>, _ labels: Labels, make: () -> Metric
+    ) -> Metric {
+        family.withLockedValue { metrics in
+            if let metric = metrics[labels] { return metric }
+            let metric = make()
+            metrics[labels] = metric
+            return metric
+        }
     }
 
     init() {
@@ -53,61 +57,35 @@ final class GatewayMetrics: Sendable {
     }
 
     func requestAnswered(pool: String, status: Int, nanoseconds: Int64) {
-        let key = RequestKey(pool: pool, status: status)
-        let counter = requests.withLockedValue { counters in
-            if let counter = counters[key] { return counter }
-            let counter = CoreMetrics.Counter(
-                label: "trustgate_requests_total", dimensions: [("pool", pool), ("status", String(status))], factory: factory
-            )
-            counters[key] = counter
-            return counter
-        }
-        counter.increment()
-        let timer = durations.withLockedValue { timers in
-            if let timer = timers[pool] { return timer }
-            let timer = CoreMetrics.Timer(label: "trustgate_request_duration_seconds", dimensions: [("pool", pool)], factory: factory)
-            timers[pool] = timer
-            return timer
-        }
-        timer.recordNanoseconds(nanoseconds)
+        Self.metric(requests, Labels(pool: pool, number: status)) {
+            CoreMetrics.Counter(label: "trustgate_requests_total", dimensions: [("pool", pool), ("status", String(status))],
+                                factory: factory)
+        }.increment()
+        Self.metric(durations, Labels(pool: pool)) {
+            CoreMetrics.Timer(label: "trustgate_request_duration_seconds", dimensions: [("pool", pool)], factory: factory)
+        }.recordNanoseconds(nanoseconds)
     }
 
     func handshake(pool: String, category: String) {
-        let key = HandshakeKey(pool: pool, category: category)
-        handshakes.withLockedValue { counters in
-            if let counter = counters[key] { return counter }
-            let counter = CoreMetrics.Counter(
-                label: "trustgate_upstream_handshakes_total", dimensions: [("pool", pool), ("category", category)],
-                factory: factory
-            )
-            counters[key] = counter
-            return counter
+        Self.metric(handshakes, Labels(pool: pool, text: category)) {
+            CoreMetrics.Counter(label: "trustgate_upstream_handshakes_total",
+                                dimensions: [("pool", pool), ("category", category)], factory: factory)
         }.increment()
     }
 
     func backendCertificate(pool: String, member: String, leaf: ParsedCertificate) {
-        let key = CertificateKey(pool: pool, member: member, sha256: leaf.sha256.hexString)
-        certificates.withLockedValue { gauges in
-            if let gauge = gauges[key] { return gauge }
-            let gauge = CoreMetrics.Gauge(
-                label: "trustgate_backend_certificate_not_after_seconds",
-                dimensions: [("pool", pool), ("member", member), ("sha256", key.sha256)], factory: factory
-            )
-            gauges[key] = gauge
-            return gauge
+        let sha256 = leaf.sha256.hexString
+        Self.metric(certificates, Labels(pool: pool, text: member, more: sha256)) {
+            CoreMetrics.Gauge(label: "trustgate_backend_certificate_not_after_seconds",
+                              dimensions: [("pool", pool), ("member", member), ("sha256", sha256)], factory: factory)
         }.record(leaf.notAfter.timeIntervalSince1970)
     }
 
     /// `trustgate_backend_healthy{pool, member}`: 1 while active probes find the member healthy, else 0.
     func backendHealthy(pool: String, member: String, healthy: Bool) {
-        let key = CertificateKey(pool: pool, member: member, sha256: "")
-        healthGauges.withLockedValue { gauges in
-            if let gauge = gauges[key] { return gauge }
-            let gauge = CoreMetrics.Gauge(
-                label: "trustgate_backend_healthy", dimensions: [("pool", pool), ("member", member)], factory: factory
-            )
-            gauges[key] = gauge
-            return gauge
+        Self.metric(healthGauges, Labels(pool: pool, text: member)) {
+            CoreMetrics.Gauge(label: "trustgate_backend_healthy", dimensions: [("pool", pool), ("member", member)],
+                              factory: factory)
         }.record(healthy ? 1 : 0)
     }
 

@@ -89,7 +89,8 @@ public final class GatewayServer: Sendable {
             if let admin = configuration.admin {
                 let endpoints = AdminServer.Endpoints(metrics: metrics, backendHealth: {
                     let current = configurationBox.withLockedValue { $0 }
-                    let report = (try? await BackendProbe.probeAll(current, state: state).map(\.health)) ?? []
+                    let report = await BackendProbe.probeAll(current, connector: connector, state: state, group: group)
+                        .map(\.health)
                     return BackendHealth.json(report)
                 }, token: token)
                 adminChannel = try await AdminServer.bind(admin, group: group, endpoints: endpoints)
@@ -240,16 +241,9 @@ public final class GatewayServer: Sendable {
     /// The listener's TLS context, built once: its certificate chain and key from a PFX or PEM files.
     /// Every `host:port` a configuration's rules can send requests to.
     static func targets(_ configuration: GatewayConfiguration) -> Set<String> {
-        var targets = Set<String>()
-        for rule in configuration.rules where rule.redirect == nil {
-            for (poolName, settingsName) in [(rule.pool, rule.settings)] + rule.paths.map({ ($0.pool, $0.settings) }) {
-                guard let pool = configuration.pools.first(where: { $0.name == poolName }),
-                    let settings = configuration.backendSettings.first(where: { $0.name == settingsName })
-                else { continue }
-                for member in pool.members { targets.insert("\(member.host):\(settings.port(for: member))") }
-            }
-        }
-        return targets
+        Set(configuration.routedPairs.flatMap { pool, settings in
+            pool.members.map { "\($0.host):\(settings.port(for: $0))" }
+        })
     }
 
     /// The listeners grouped by socket: those on the same address and port (other than 0) share one.

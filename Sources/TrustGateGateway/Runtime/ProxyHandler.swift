@@ -368,7 +368,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             eventLoop: ObjectIdentifier(context.eventLoop), target: exchange.target, hostName: hostName,
             scheme: settings.scheme, trust: settings.trust, clientCertificate: settings.clientCertificate
         )
-        let head = upstreamHead(exchange, hostName: hostName, context: context)
+        let head = upstreamHead(exchange, context: context)
         let toHEAD = exchange.head.isHEAD
         let dechunk = requestMinorVersion == 0
         let connector = environment.connector
@@ -629,7 +629,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// `Set-Cookie` for affinity when the member that answered is not the one the request's cookie named.
     private func affinityCookie() -> String {
         guard let exchange, let affinity = exchange.route.settings.affinity else { return "" }
-        let value = Router.affinityValue(exchange.route.pool, exchange.member)
+        guard let value = exchange.router.affinityValue(exchange.route.pool, exchange.member) else { return "" }
         guard value != exchange.presentedAffinity else { return "" }
         return "Set-Cookie: \(affinity.cookieName)=\(value); Path=/; HttpOnly"
             + (environment.listener.scheme == .https ? "; Secure" : "") + (affinity.sameSiteNone ? "; SameSite=None" : "")
@@ -668,16 +668,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         clientNeedsFlush = true
     }
 
-    /// The upstream connection failed with an error (a TLS alert, a reset) before the response was complete.
+    /// The upstream connection failed with an error (a TLS alert, a reset) before the response was complete:
+    /// as a close (a pooled connection is retried once), with the error's category: `handshake-failed` for a
+    /// TLS failure (TLS 1.3 backends refuse a client certificate after the handshake), else `unreachable`.
     func upstreamFailed(_ error: Error, channel: Channel) {
-        guard upstream?.channel === channel, let exchange else { return }
-        closeUpstream()
-        if responseStarted {
-            context?.close(promise: nil)
-        } else {
-            finish(code: 502, reason: "Bad Gateway", category: ReasonCategory.handshakeFailed.rawValue,
-                   log: "\(exchange.target) failed: \(error)")
-        }
+        let category = error is UpstreamTLSHandler.Failure ? ReasonCategory.handshakeFailed : .unreachable
+        upstreamLost(channel, category: category.rawValue, detail: "failed: \(error)")
     }
 
     /// The backend sent something that is not a valid response: the connection is closed, and the client gets
@@ -735,8 +731,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func upstreamClosed(_ channel: Channel) {
+        upstreamLost(channel, category: ReasonCategory.unreachable.rawValue, detail: "closed the connection before answering")
+    }
+
+    private func upstreamLost(_ channel: Channel, category: String, detail: String) {
         guard upstream?.channel === channel else { return }
-        upstream = nil
+        closeUpstream()
         guard case .forwarding = state, let exchange, let context else { return }
         if responseStarted {
             responseDeadline = nil
@@ -750,8 +750,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.exchange = again
             send(again, buffered: [], bytes: 0, context: context)
         } else {
-            finish(code: 502, reason: "Bad Gateway", category: ReasonCategory.unreachable.rawValue,
-                   log: "\(exchange.target) closed the connection before answering")
+            finish(code: 502, reason: "Bad Gateway", category: category, log: "\(exchange.target) \(detail)")
         }
     }
 
@@ -837,25 +836,17 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The request head as the backend gets it: HTTP/1.1; the fields the client sent except hop-by-hop ones,
     /// Expect and its own X-Forwarded-* (whose values the gateway's replace, X-Forwarded-For appended to);
     /// Host naming the backend; and the X-Forwarded-* set.
-    private func upstreamHead(_ exchange: Exchange, hostName: String, context: ChannelHandlerContext) -> ByteBuffer {
+    private func upstreamHead(_ exchange: Exchange, context: ChannelHandlerContext) -> ByteBuffer {
         let head = exchange.head
         let originalHost = head.fields.first { $0.kind == .host }.map { head.string($0.value) } ?? ""
         let forwardedFor = head.has(.xForwardedFor) ? head.values(.xForwardedFor).joined(separator: ", ") + ", " : ""
-        let settings = exchange.route.settings
-        let port = settings.port(for: exchange.member)
-        let defaultPort = settings.scheme == .https ? 443 : 80
-        let shownHost = hostName.utf8.contains(UInt8(ascii: ":")) ? "[\(hostName)]" : hostName
 
         var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 256)
         buffer.writeBytes(head.bytes[head.first])
         buffer.writeStaticString(" ")
         buffer.writeBytes(head.bytes[head.second])
         buffer.writeStaticString(" HTTP/1.1\r\nHost: ")
-        buffer.writeString(shownHost)
-        if port != defaultPort {
-            buffer.writeStaticString(":")
-            buffer.writeString(String(port))
-        }
+        buffer.writeString(exchange.route.settings.hostHeader(for: exchange.member))
         buffer.writeStaticString("\r\n")
         let rewrite = exchange.route.rewrite
         head.writeFields(into: &buffer) { field in

@@ -43,8 +43,10 @@ final class Router: Sendable {
 
     /// For each listener, the listeners sharing its socket (itself included), computed once.
     private let sites: [String: [GatewayConfiguration.Listener]]
-    /// For each pool, its members by affinity cookie value.
+    /// For each pool, its members by affinity cookie value, and each member's value (computed once: the digest
+    /// is not taken per response).
     private let affinity: [String: [String: GatewayConfiguration.Member]]
+    private let affinityValues: [String: String]
 
     /// Active probes' verdicts (nil: no probes).
     let health: HealthMonitor?
@@ -66,15 +68,26 @@ final class Router: Sendable {
         }
         self.sites = sites
         var affinity: [String: [String: GatewayConfiguration.Member]] = [:]
-        for pool in configuration.pools {
-            for member in pool.members { affinity[pool.name, default: [:]][Self.affinityValue(pool, member)] = member }
+        var affinityValues: [String: String] = [:]
+        let pairs = configuration.routedPairs
+        for pool in configuration.pools where pairs.contains(where: { $0.pool.name == pool.name && $0.settings.affinity != nil }) {
+            for member in pool.members {
+                let value = Self.digest(pool, member)
+                affinity[pool.name, default: [:]][value] = member
+                affinityValues[Self.key(pool, member)] = value
+            }
         }
         self.affinity = affinity
+        self.affinityValues = affinityValues
     }
 
     /// The affinity cookie's value for a member: a digest of pool and member, which does not reveal the
     /// backend's address.
-    static func affinityValue(_ pool: GatewayConfiguration.BackendPool, _ member: GatewayConfiguration.Member) -> String {
+    func affinityValue(_ pool: GatewayConfiguration.BackendPool, _ member: GatewayConfiguration.Member) -> String? {
+        affinityValues[Self.key(pool, member)]
+    }
+
+    private static func digest(_ pool: GatewayConfiguration.BackendPool, _ member: GatewayConfiguration.Member) -> String {
         String(Array(SHA256.hash(data: Array("\(pool.name)\u{0}\(member.description)".utf8))).hexString.prefix(32))
     }
 
@@ -99,13 +112,7 @@ final class Router: Sendable {
 
     /// `host` lowercased, without a port (`[v6]:port` keeps its brackets off).
     static func hostWithoutPort(_ host: String) -> String {
-        var name = Substring(host.lowercased())
-        if name.hasPrefix("[") {
-            name = name.dropFirst().prefix { $0 != "]" }
-        } else if let colon = name.lastIndex(of: ":") {
-            name = name[..<colon]
-        }
-        return String(name)
+        (GatewayConfiguration.Member(parsing: host)?.host ?? host).lowercased()
     }
 
     /// The redirect a rule on `listener` answers with, if it is a redirect rule.

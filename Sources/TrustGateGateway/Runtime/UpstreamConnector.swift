@@ -35,15 +35,20 @@ final class UpstreamConnector: Sendable {
     private let identities = NIOLockedValueBox<[String: UpstreamClientIdentity]>([:])
 
     /// Reads every backend setting's client certificate (before anything is swapped: a bad file fails the
-    /// load or the reload, naming it).
-    func loadIdentities(_ configuration: GatewayConfiguration) throws {
+    /// load or the reload as a configuration problem naming the settings and the file).
+    func loadIdentities(_ configuration: GatewayConfiguration) throws(ConfigurationProblems) {
         var loaded: [String: UpstreamClientIdentity] = [:]
         for settings in configuration.backendSettings {
             guard let certificate = settings.clientCertificate else { continue }
-            let (bundle, key) = try GatewayServer.identity(
-                certificate, path: "backend-settings.\(settings.name).client-certificate"
-            )
-            loaded[settings.name] = try UpstreamClientIdentity(bundle: bundle, key: key)
+            let path = "backend-settings.\(settings.name).client-certificate"
+            do {
+                let (bundle, key) = try GatewayServer.identity(certificate, path: path)
+                loaded[settings.name] = try UpstreamClientIdentity(bundle: bundle, key: key)
+            } catch let problems as ConfigurationProblems {
+                throw problems
+            } catch {
+                throw ConfigurationProblems([ConfigurationProblem(path: path, line: nil, column: nil, message: "\(error)")])
+            }
         }
         identities.withLockedValue { $0 = loaded }
     }

@@ -547,28 +547,17 @@ final class UpstreamClientIdentity: @unchecked Sendable {
     private let certificates: [OpaquePointer]
     private let key: OpaquePointer
 
-    init(bundle: CertificateBundle, key material: PrivateKeyMaterial) throws {
+    init(bundle: CertificateBundle, key material: PrivateKeyMaterial) throws(PKIError) {
         var certificates: [OpaquePointer] = []
-        func fail(_ what: String) -> Error {
+        do throws(PKIError) {
+            for certificate in bundle.certificates { certificates.append(try OpenSSLLibrary.x509(certificate)) }
+            guard !certificates.isEmpty else { throw .invalidRequest("a client certificate file holds no certificate") }
+            key = try OpenSSLLibrary.privateKey(material)
+        } catch {
             for certificate in certificates { X509_free(certificate) }
-            return UpstreamTLSHandler.Failure.handshake("OpenSSL: cannot read the client \(what): \(OpenSSLLibrary.drainErrors())")
+            throw error
         }
-        for certificate in bundle.certificates {
-            let parsed = certificate.der.withUnsafeBufferPointer { bytes -> OpaquePointer? in
-                var cursor = bytes.baseAddress
-                return d2i_X509(nil, &cursor, bytes.count)
-            }
-            guard let parsed else { throw fail("certificate") }
-            certificates.append(parsed)
-        }
-        let pkcs8 = try material.pkcs8DER()
-        let key = pkcs8.withUnsafeBufferPointer { bytes -> OpaquePointer? in
-            var cursor = bytes.baseAddress
-            return d2i_AutoPrivateKey(nil, &cursor, bytes.count)
-        }
-        guard let key, !certificates.isEmpty else { throw fail("key") }
         self.certificates = certificates
-        self.key = key
     }
 
     deinit {

@@ -68,6 +68,17 @@ public enum RFC3339 {
         return formatter.string(from: date)
     }
 
+    /// `2027-01-31T12:00:00.123Z`, for logs: no formatter object, cheap enough to call per request.
+    public static func formatMilliseconds(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970
+        var time = time_t(seconds.rounded(.down))
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        let milliseconds = Int((seconds - seconds.rounded(.down)) * 1000)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), milliseconds)
+    }
+
     /// Reads `2027-01-31T12:00:00Z`, with an offset (`+02:00`), fractional seconds, or a bare date
     /// (midnight UTC).
     public static func parse(_ text: String) -> Date? {

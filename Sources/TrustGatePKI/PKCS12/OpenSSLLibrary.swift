@@ -34,4 +34,27 @@ package enum OpenSSLLibrary {
         }
         return written == length ? bytes : nil
     }
+
+    /// `certificate` as an OpenSSL `X509` (the caller frees it with `X509_free`).
+    package static func x509(_ certificate: ParsedCertificate) throws(PKIError) -> OpaquePointer {
+        let parsed: OpaquePointer? = certificate.der.withUnsafeBufferPointer { buffer in
+            var cursor = buffer.baseAddress
+            return d2i_X509(nil, &cursor, buffer.count)
+        }
+        guard let parsed else {
+            throw .creationFailed("OpenSSL cannot read \(certificate.displayName): \(drainErrors())")
+        }
+        return parsed
+    }
+
+    /// `key` as an OpenSSL `EVP_PKEY` (the caller frees it with `EVP_PKEY_free`).
+    package static func privateKey(_ key: PrivateKeyMaterial) throws(PKIError) -> OpaquePointer {
+        let der = try key.pkcs8DER()
+        let parsed: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
+            var cursor = buffer.baseAddress
+            return d2i_AutoPrivateKey(nil, &cursor, buffer.count)
+        }
+        guard let parsed else { throw .creationFailed("OpenSSL cannot read the key: \(drainErrors())") }
+        return parsed
+    }
 }

@@ -21,28 +21,18 @@ public enum PFXWriter {
             throw .unsupportedInput("the legacy profile needs OpenSSL's legacy provider (RC2), which is not installed")
         }
         ERR_clear_error()
-        let leaf = try x509(leafCertificate)
+        let leaf = try OpenSSLLibrary.x509(leafCertificate)
         defer { X509_free(leaf) }
         guard let chain = trustgate_sk_X509_new_null() else { throw .creationFailed("out of memory") }
         defer { trustgate_sk_X509_pop_free(chain) }
         for certificate in certificates.dropFirst() {
-            let entry = try x509(certificate)
+            let entry = try OpenSSLLibrary.x509(certificate)
             guard trustgate_sk_X509_push(chain, entry) > 0 else {
                 X509_free(entry)
                 throw .creationFailed("out of memory")
             }
         }
-        var pkey: OpaquePointer?
-        if let key {
-            let der = try key.pkcs8DER()
-            pkey = der.withUnsafeBufferPointer { buffer in
-                var cursor = buffer.baseAddress
-                return d2i_AutoPrivateKey(nil, &cursor, buffer.count)
-            }
-            guard pkey != nil else {
-                throw .creationFailed("OpenSSL cannot read the key: \(OpenSSLLibrary.drainErrors())")
-            }
-        }
+        let pkey = try key.map { key throws(PKIError) in try OpenSSLLibrary.privateKey(key) }
         defer { if let pkey { EVP_PKEY_free(pkey) } }
 
         let (keyNID, certificateNID, macDigest): (Int32, Int32, OpaquePointer?) =
@@ -70,16 +60,5 @@ public enum PFXWriter {
             throw .creationFailed("OpenSSL cannot encode the PFX: \(OpenSSLLibrary.drainErrors())")
         }
         return bytes
-    }
-
-    private static func x509(_ certificate: ParsedCertificate) throws(PKIError) -> OpaquePointer {
-        let parsed: OpaquePointer? = certificate.der.withUnsafeBufferPointer { buffer in
-            var cursor = buffer.baseAddress
-            return d2i_X509(nil, &cursor, buffer.count)
-        }
-        guard let parsed else {
-            throw .creationFailed("OpenSSL cannot read \(certificate.displayName): \(OpenSSLLibrary.drainErrors())")
-        }
-        return parsed
     }
 }
