@@ -68,7 +68,7 @@ struct TrustEvaluatorTests {
         #expect(onlyExpired.category == .expired)
     }
 
-    @Test("Intermediates out of order, duplicated, and 60 superfluous ones are handled within the work bound")
+    @Test("Intermediates duplicated, 60 superfluous extra ones searched within the work bound; 63 presented is too-complex")
     func superfluousIntermediates() async throws {
         let root = try CustomCertificate("Root", ca: true)
         let intermediate = try CustomCertificate("Intermediate", issuer: root, ca: true)
@@ -80,13 +80,17 @@ struct TrustEvaluatorTests {
             // Same name as the real intermediate, other key: a candidate issuer whose signature never verifies.
             noise.append(try CustomCertificate("Intermediate", issuer: noiseRoot, ca: true).certificate)
         }
-        let presented = [leaf.certificate] + noise + [intermediate.certificate, intermediate.certificate]
-        let result = await verdict(presented, roots: [root.certificate])
+        let result = await verdict([leaf.certificate, intermediate.certificate, intermediate.certificate],
+                                   roots: [root.certificate], intermediates: noise + [intermediate.certificate])
         #expect(result.isTrusted, "\(result.detail)")
         // Only impostors: the bound stops the search and the answer is a rejection, not a hang.
-        let impostors = await verdict([leaf.certificate] + noise, roots: [root.certificate])
+        let impostors = await verdict([leaf.certificate], roots: [root.certificate], intermediates: noise)
         #expect(!impostors.isTrusted)
-        #expect([.badSignature, .malformed, .untrustedRoot].contains(impostors.category), "\(impostors.detail)")
+        #expect([.badSignature, .tooComplex, .untrustedRoot].contains(impostors.category), "\(impostors.detail)")
+        // A peer presenting all of them is over the presented-chain bound, judged before any signature.
+        let presented = [leaf.certificate] + noise + [intermediate.certificate, intermediate.certificate]
+        let capped = await verdict(presented, roots: [root.certificate])
+        #expect(capped.category == .tooComplex, "\(capped.detail)")
     }
 
     @Test("Leaf not first")

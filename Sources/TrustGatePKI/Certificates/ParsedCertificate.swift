@@ -19,6 +19,7 @@ public struct ParsedCertificate: Hashable, Sendable {
     /// Why `x509` is `nil`: what swift-certificates refused.
     public let unusableReason: String?
 
+    /// 1, 2 or 3.
     public let version: Int
     /// The serial number, big-endian, without sign padding (as `openssl x509 -serial` prints it).
     public let serialNumber: [UInt8]
@@ -57,11 +58,17 @@ public struct ParsedCertificate: Hashable, Sendable {
             self.x509 = try Certificate(derEncoded: der)
             self.unusableReason = nil
         } catch {
+            // Only a key the crypto library cannot use leaves a certificate readable but unusable; anything else
+            // the library refuses is a defect of the certificate itself, and the certificate is refused.
+            let spki = subjectPublicKeyInfo
+            guard (try? Certificate.PublicKey(derEncoded: DER.parse(spki))) == nil else {
+                throw .malformedInput("not a valid X.509 certificate: \(error)")
+            }
             self.x509 = nil
             if publicKey.isWeak {
                 self.unusableReason = "\(publicKey.algorithm)-\(publicKey.bits) key is too weak (at least 2048 bits)"
             } else {
-                self.unusableReason = "unsupported certificate: \(error)"
+                self.unusableReason = "unsupported public key \(publicKey): \(error)"
             }
         }
     }

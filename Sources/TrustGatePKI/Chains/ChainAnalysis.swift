@@ -1,6 +1,10 @@
 import X509
 
 /// Orders certificates into a chain and finds its root, using only the certificates given.
+///
+/// Work is bounded whatever the input: issuers are looked up by name through an index, each (certificate,
+/// issuer) pair is judged once, and at most ``IssuerGraph/signatureBudget`` signatures are verified per call;
+/// past it, names alone decide (these answers order and label certificates; trust is ``TrustEvaluator``'s).
 public enum ChainAnalysis {
     /// The outcome of looking for the root of a chain.
     public enum RootSearch: Sendable {
@@ -22,26 +26,15 @@ public enum ChainAnalysis {
     /// The chain from the leaf upward: starts at the certificate that issued none of the others and follows
     /// issuers (by name and signature) as far as the set allows. Certificates not on that path are left out.
     public static func orderedChain(_ certificates: [ParsedCertificate]) -> [ParsedCertificate] {
-        guard let leaf = leaf(of: certificates) else { return [] }
-        var chain = [leaf]
-        var current = leaf
-        while !current.isSelfIssued, chain.count <= certificates.count,
-            let next = certificates.first(where: { candidate in
-                !chain.contains(candidate) && issued(current, by: candidate)
-            })
-        {
-            chain.append(next)
-            current = next
-        }
-        return chain
+        var graph = IssuerGraph(certificates)
+        return graph.orderedChain().map { certificates[$0] }
     }
 
     /// The end-entity certificate: the one no other certificate in the set was issued by, preferring the first
     /// in file order (a server sends its leaf first).
     public static func leaf(of certificates: [ParsedCertificate]) -> ParsedCertificate? {
-        certificates.first { candidate in
-            !certificates.contains { other in other != candidate && issued(other, by: candidate) }
-        } ?? certificates.first
+        var graph = IssuerGraph(certificates)
+        return graph.leaf().map { certificates[$0] }
     }
 
     /// Follows the chain from its leaf to a self-signed root.
@@ -54,12 +47,14 @@ public enum ChainAnalysis {
 
     /// Each certificate's role, in the order given.
     public static func roles(of certificates: [ParsedCertificate]) -> [Role] {
-        let leaf = leaf(of: certificates)
-        return certificates.map { certificate in
+        var graph = IssuerGraph(certificates)
+        let leaf = graph.leaf()
+        return certificates.indices.map { index in
+            let certificate = certificates[index]
             if certificate.isSelfIssued {
                 return certificate.isCA ? .root : .selfSigned
             }
-            return certificate == leaf && !certificate.isCA ? .leaf : .intermediate
+            return index == leaf && !certificate.isCA ? .leaf : .intermediate
         }
     }
 
@@ -68,5 +63,71 @@ public enum ChainAnalysis {
         guard certificate != issuer, certificate.issuer == issuer.subject else { return false }
         guard certificate.x509 != nil, issuer.x509 != nil else { return true }
         return certificate.isSigned(by: issuer)
+    }
+}
+
+/// Who issued whom among a set of certificates: candidates found by name through an index, each pair judged
+/// once, signatures verified up to a budget.
+struct IssuerGraph {
+    /// Signature verifications per graph; past it, matching names are taken as issuance.
+    static let signatureBudget = 256
+
+    let certificates: [ParsedCertificate]
+    private let bySubject: [DistinguishedName: [Int]]
+    private let byIssuer: [DistinguishedName: [Int]]
+    private var judged: [Int: Bool] = [:]
+    private var signatureChecks = 0
+
+    init(_ certificates: [ParsedCertificate]) {
+        self.certificates = certificates
+        var bySubject: [DistinguishedName: [Int]] = [:]
+        var byIssuer: [DistinguishedName: [Int]] = [:]
+        for (index, certificate) in certificates.enumerated() {
+            bySubject[certificate.subject, default: []].append(index)
+            byIssuer[certificate.issuer, default: []].append(index)
+        }
+        self.bySubject = bySubject
+        self.byIssuer = byIssuer
+    }
+
+    /// Whether certificate `issuer` issued certificate `subject` (never itself, nor an identical copy).
+    mutating func issued(_ subject: Int, by issuer: Int) -> Bool {
+        let key = subject &* certificates.count &+ issuer
+        if let known = judged[key] { return known }
+        let certificate = certificates[subject]
+        let candidate = certificates[issuer]
+        var answer = subject != issuer && certificate != candidate && certificate.issuer == candidate.subject
+        if answer, certificate.x509 != nil, candidate.x509 != nil, signatureChecks < Self.signatureBudget {
+            signatureChecks += 1
+            answer = certificate.isSigned(by: candidate)
+        }
+        judged[key] = answer
+        return answer
+    }
+
+    /// The first certificate, in the order given, that issued none of the others (else the first).
+    mutating func leaf() -> Int? {
+        guard !certificates.isEmpty else { return nil }
+        for index in certificates.indices {
+            let children = byIssuer[certificates[index].subject] ?? []
+            if !children.contains(where: { issued($0, by: index) }) { return index }
+        }
+        return 0
+    }
+
+    /// From the leaf upward, each step the first certificate not yet on the path that issued the last one.
+    mutating func orderedChain() -> [Int] {
+        guard let leaf = leaf() else { return [] }
+        var chain = [leaf]
+        var onPath = Set(chain)
+        var current = leaf
+        while !certificates[current].isSelfIssued, chain.count < certificates.count {
+            let candidates = bySubject[certificates[current].issuer] ?? []
+            guard let next = candidates.first(where: { !onPath.contains($0) && issued(current, by: $0) }) else { break }
+            chain.append(next)
+            onPath.insert(next)
+            current = next
+        }
+        return chain
     }
 }

@@ -106,9 +106,17 @@ enum AlgorithmIdentifierFields {
         guard let node = nodes.next() else {
             throw ASN1Error.invalidASN1Object(reason: "missing AlgorithmIdentifier")
         }
-        return try DER.sequence(node, identifier: .sequence) { inner in
+        return try read(node)
+    }
+
+    /// Reads one AlgorithmIdentifier node.
+    static func read(_ node: ASN1Node) throws -> (ASN1ObjectIdentifier, ASN1Node?) {
+        try DER.sequence(node, identifier: .sequence) { inner in
             let oid = try ASN1ObjectIdentifier(derEncoded: &inner)
             let parameters = inner.next()
+            guard inner.next() == nil else {
+                throw ASN1Error.invalidASN1Object(reason: "an AlgorithmIdentifier has more than two fields")
+            }
             return (oid, parameters)
         }
     }

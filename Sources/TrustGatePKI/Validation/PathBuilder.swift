@@ -26,6 +26,7 @@ struct PathBuilder {
     private(set) var paths: [[ParsedCertificate]] = []
     private(set) var furthest: (path: [ParsedCertificate], dead: Dead)?
     private var signatureChecks = 0
+    private var verified: [[UInt8]: Bool] = [:]
 
     init(roots: TrustAnchors, pool: [ParsedCertificate]) {
         self.roots = roots
@@ -66,8 +67,7 @@ struct PathBuilder {
                 record(path, .exhausted)
                 return
             }
-            signatureChecks += 1
-            guard tip.isSigned(by: candidate) else {
+            guard signs(candidate, tip) else {
                 claimed = candidate
                 continue
             }
@@ -88,6 +88,17 @@ struct PathBuilder {
         } else if let claimed {
             record(path, .badSignature(tip, claimedIssuer: claimed))
         }
+    }
+
+    /// Whether `issuer`'s key verifies `certificate`'s signature: verified once per pair and evaluation, however
+    /// many paths reach the pair.
+    private mutating func signs(_ issuer: ParsedCertificate, _ certificate: ParsedCertificate) -> Bool {
+        let key = certificate.sha256 + issuer.sha256
+        if let known = verified[key] { return known }
+        signatureChecks += 1
+        let answer = certificate.isSigned(by: issuer)
+        verified[key] = answer
+        return answer
     }
 
     private mutating func record(_ path: [ParsedCertificate], _ dead: Dead) {

@@ -17,6 +17,9 @@ public enum ReasonCategory: String, CaseIterable, Sendable, Codable {
     case leafNotFirst = "leaf-not-first"
     case notWellKnownCA = "not-well-known-ca"
     case malformed
+    /// The input is over a work bound: too many presented certificates or bytes, too many candidate issuers or
+    /// signature checks, too many name-constraint comparisons.
+    case tooComplex = "too-complex"
     case handshakeFailed = "handshake-failed"
     case unreachable
     case timeout

@@ -14,10 +14,24 @@ import SwiftASN1
 public struct TrustEvaluator: Sendable {
     public init() {}
 
+    /// The most extra intermediates (`cert verify --intermediates`) one evaluation searches.
+    public static let maximumIntermediatePool = 1_000
+
     /// Evaluates `request`. Never throws: malformed input is the `malformed` category.
     public func evaluate(_ request: TrustEvaluationRequest) async -> TrustVerdict {
         guard let leaf = request.presented.first else {
             return TrustVerdict(chain: [], problems: [TrustProblem(.malformed, "the peer presented no certificate")])
+        }
+        let presentedBytes = request.presented.reduce(0) { $0 + $1.der.count }
+        if let problem = PresentedChain.boundsProblem(count: request.presented.count, bytes: presentedBytes) {
+            return TrustVerdict(chain: [], problems: [problem])
+        }
+        if request.intermediates.count > Self.maximumIntermediatePool {
+            let problem = TrustProblem(
+                .tooComplex,
+                "\(request.intermediates.count) extra intermediates given; at most \(Self.maximumIntermediatePool) are searched"
+            )
+            return TrustVerdict(chain: [], problems: [problem])
         }
         if let problem = leafNotFirst(request.presented) {
             return TrustVerdict(chain: request.presented, problems: [problem])
@@ -33,7 +47,11 @@ public struct TrustEvaluator: Sendable {
         var builder = PathBuilder(roots: request.roots, pool: Array(request.presented.dropFirst()) + request.intermediates)
         builder.build(from: leaf)
         var best: TrustVerdict?
+        var budget = NameConstraintBudget()
         for path in builder.paths {
+            if let problem = budget.spend(on: path) {
+                return TrustVerdict(chain: path, problems: [problem])
+            }
             let verdict = await check(path: path, request: request)
             if verdict.isTrusted { return verdict }
             if best == nil || Self.isBetter(verdict, than: best) { best = verdict }
@@ -243,8 +261,9 @@ public struct TrustEvaluator: Sendable {
         case .exhausted:
             problems.append(
                 TrustProblem(
-                    .malformed,
-                    "path building gave up after \(PathBuilder.maximumSignatureChecks) signature checks: too many candidate issuers"
+                    .tooComplex,
+                    "path building gave up after \(PathBuilder.maximumSignatureChecks) signature checks or "
+                        + "\(PathBuilder.maximumDepth) certificates: too many candidate issuers"
                 )
             )
         }

@@ -19,7 +19,7 @@ public struct TrustProblem: Hashable, Sendable, Codable, CustomStringConvertible
 
     /// The order in which a user must fix things: the first problem in this order is the verdict's category.
     static let fixOrder: [ReasonCategory] = [
-        .leafNotFirst, .malformed, .incompleteChain, .untrustedRoot, .notWellKnownCA, .badSignature, .notACA,
+        .malformed, .tooComplex, .leafNotFirst, .incompleteChain, .untrustedRoot, .notWellKnownCA, .badSignature, .notACA,
         .pathLengthExceeded, .nameConstraintViolation, .expired, .notYetValid, .hostnameMismatch, .badKeyUsage,
         .weakKey, .notAllowlisted,
     ]
