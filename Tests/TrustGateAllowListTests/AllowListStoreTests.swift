@@ -128,8 +128,24 @@ struct AllowListStoreTests {
             .entry(from: try bundle("intermediate-ca.pem"), file: "intermediate-ca.pem", actor: "t")
         let spki = AllowListPolicy(gateway: "g", entries: [intermediatePin])
         #expect(await spki.evaluate(presented: valid, identity: nil, mode: .pinned).isTrusted)
-        #expect(await spki.evaluate(presented: try bundle("backend-missing-intermediate.pem").certificates, identity: nil,
-                                    mode: .pinned).category == .notAllowlisted)
+        // The entry keeps the intermediate's certificate: a leaf it signed verifies up to the pinned key even when
+        // the backend does not send the intermediate. A pin made from the key alone needs it presented.
+        let leafOnly = try bundle("backend-missing-intermediate.pem").certificates
+        #expect(await spki.evaluate(presented: leafOnly, identity: nil, mode: .pinned).isTrusted)
+        var bareIntermediatePin = intermediatePin
+        bareIntermediatePin.certificatePEM = nil
+        #expect(await AllowListPolicy(gateway: "g", entries: [bareIntermediatePin])
+            .evaluate(presented: leafOnly, identity: nil, mode: .pinned).category == .notAllowlisted)
+        // A self-signed impostor leaf in front of the pinned intermediate: no verified path leads to the pin.
+        let impostor = try CustomCertificate("backend.test", ca: false, sans: [.dnsName("backend.test")]).certificate
+        let forged = await spki.evaluate(presented: [impostor] + valid, identity: .dns("backend.test"), mode: .pinned)
+        #expect(forged.category == .notAllowlisted, "\(forged.detail)")
+        // The leaf's own key pinned: the impostor presenting that (public) leaf after its own is refused too.
+        let validLeafPin = try EntryRegistration(gateway: "g", kind: .spkiPin)
+            .entry(from: try bundle("backend-valid.pem"), file: "v", actor: "t")
+        let forgedLeaf = await AllowListPolicy(gateway: "g", entries: [validLeafPin])
+            .evaluate(presented: [impostor] + valid, identity: .dns("backend.test"), mode: .pinned)
+        #expect(forgedLeaf.category == .notAllowlisted, "\(forgedLeaf.detail)")
         // A staged next key matches too.
         let leafPin = try EntryRegistration(gateway: "g", kind: .spkiPin, nextPin: valid[0].spkiPin)
             .entry(from: try bundle("backend-wrong-host.pem"), file: "w", actor: "t")

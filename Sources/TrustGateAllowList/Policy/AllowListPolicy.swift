@@ -3,12 +3,20 @@ import TrustGatePKI
 
 /// A gateway's allow-list applied to a presented chain, through the one ``TrustEvaluator``.
 ///
-/// - `pinned`: the leaf's SHA-256 equals a pinned entry, or any presented certificate's key equals an SPKI pin
-///   (current or staged next key). No chain validation, as with Azure v1 authentication certificates.
+/// - `pinned`: pins mean what HPKP and Envoy mean. A pinned certificate matches only the leaf (the certificate
+///   whose key signed the handshake), byte for byte; an SPKI pin of the leaf's key (current or staged next key)
+///   matches only the leaf. An SPKI pin of a CA's key matches only when the path from the leaf up to that CA's
+///   certificate (presented, or stored with the entry) is verified: every signature, CA constraints, validity,
+///   key usage and, when an expected name is given, the host name. No other chain validation, as with Azure v1
+///   authentication certificates.
 /// - `trusted-root`: the chain validates to a trusted-root entry for the expected name (the evaluator's full
 ///   verdict), and when the gateway has SPKI pins, a key on the validated path must also match one of them.
 /// - `well-known-ca`: the chain validates to the system's well-known CAs; the allow-list is not consulted.
 /// - no mode (`allowlist check` without `--mode`): accepted when either of the first two accepts.
+///
+/// Entries whose own expiry (`--expires`) has passed at the time of the evaluation do not count: the policy is
+/// built once per allow-list version and filters by the evaluation's time, and ``nextExpiry(after:)`` says
+/// when that filter next changes its answer.
 public struct AllowListPolicy: Sendable {
     public let gateway: String
     public let entries: [AllowListEntry]
@@ -17,7 +25,20 @@ public struct AllowListPolicy: Sendable {
     public init(gateway: String, entries: [AllowListEntry], at time: Date = Date()) {
         self.gateway = gateway
         self.entries = entries.filter { $0.isActive(at: time) }
+        expired = entries.filter { !$0.isActive(at: time) }
         roots = TrustAnchors(self.entries.filter { $0.kind == .trustedRoot }.compactMap(\.certificate))
+        expiries = entries.compactMap(\.expiresAt).filter { $0 >= time }.sorted()
+    }
+
+    /// The expiries of the entries still counting, soonest first.
+    private let expiries: [Date]
+    /// The entries whose own expiry has passed: named in a rejection they would have allowed.
+    private let expired: [AllowListEntry]
+
+    /// The first instant after `time` at which an entry stops counting: a policy built at `time` must be rebuilt
+    /// then (nil: never).
+    public func nextExpiry(after time: Date) -> Date? {
+        expiries.first { $0 >= time }.map { $0.addingTimeInterval(0.001) }
     }
 
     /// The verdict for `presented`, for `identity`, under `mode`.
@@ -28,7 +49,7 @@ public struct AllowListPolicy: Sendable {
     ) async -> TrustVerdict {
         switch mode {
         case .pinned:
-            return pinnedVerdict(presented)
+            return await pinnedVerdict(presented, identity: identity, time: time, evaluator: evaluator, cache: cache)
         case .trustedRoot:
             return await rootVerdict(presented, identity: identity, time: time, evaluator: evaluator, cache: cache)
         case .wellKnownCA:
@@ -41,7 +62,7 @@ public struct AllowListPolicy: Sendable {
             let request = TrustEvaluationRequest(presented: presented, roots: anchors, identity: identity, time: time)
             return await Self.evaluate(request, evaluator: evaluator, cache: cache)
         case nil:
-            let pinned = pinnedVerdict(presented)
+            let pinned = await pinnedVerdict(presented, identity: identity, time: time, evaluator: evaluator, cache: cache)
             if pinned.isTrusted { return pinned }
             let rooted = await rootVerdict(presented, identity: identity, time: time, evaluator: evaluator, cache: cache)
             if rooted.isTrusted || roots.certificates.isEmpty == false { return rooted }
@@ -49,8 +70,11 @@ public struct AllowListPolicy: Sendable {
         }
     }
 
-    /// Pinned-certificate and SPKI-pin matching.
-    func pinnedVerdict(_ presented: [ParsedCertificate]) -> TrustVerdict {
+    /// Pinned-certificate and SPKI-pin matching, as the type's documentation says.
+    func pinnedVerdict(
+        _ presented: [ParsedCertificate], identity: ServerIdentity?, time: Date, evaluator: TrustEvaluator,
+        cache: VerdictCache?
+    ) async -> TrustVerdict {
         guard let leaf = presented.first else {
             return TrustVerdict(chain: [], problems: [TrustProblem(.malformed, "the backend presented no certificate")])
         }
@@ -58,10 +82,33 @@ public struct AllowListPolicy: Sendable {
         if entries.contains(where: { $0.kind == .pinned && $0.certificateSHA256 == leafHex }) {
             return TrustVerdict(chain: [leaf], problems: [])
         }
-        for certificate in presented where entries.contains(where: { $0.kind == .spkiPin && $0.matchesKey(of: certificate) }) {
-            return TrustVerdict(chain: Array(presented.prefix(through: presented.firstIndex(of: certificate) ?? 0)), problems: [])
+        let pins = entries.filter { $0.kind == .spkiPin }
+        if pins.contains(where: { $0.matchesKey(of: leaf) }) {
+            return TrustVerdict(chain: [leaf], problems: [])
         }
-        return TrustVerdict(chain: presented, problems: [notAllowlisted(leaf)])
+        // CA pins: the certificates holding a pinned key, other than the leaf, become the only anchors of a full
+        // path validation from the leaf.
+        var anchors: [ParsedCertificate] = []
+        for certificate in presented.dropFirst() + pins.compactMap(\.certificate)
+        where certificate != leaf && !anchors.contains(certificate) && pins.contains(where: { $0.matchesKey(of: certificate) }) {
+            anchors.append(certificate)
+        }
+        guard !anchors.isEmpty else {
+            return TrustVerdict(chain: presented, problems: [notAllowlisted(leaf)])
+        }
+        let request = TrustEvaluationRequest(presented: presented, roots: TrustAnchors(anchors), identity: identity, time: time)
+        let verdict = await Self.evaluate(request, evaluator: evaluator, cache: cache)
+        guard !verdict.isTrusted else { return verdict }
+        switch verdict.category {
+        case .untrustedRoot, .incompleteChain, .badSignature, .notWellKnownCA:
+            // No verified path reaches a pinned key: the backend is simply not on the allow-list.
+            var problem = notAllowlisted(leaf)
+            problem.detail += "; a CA key of the chain is pinned, but no verified path leads from the leaf to it ("
+                + verdict.detail + ")"
+            return TrustVerdict(chain: presented, problems: [problem])
+        default:
+            return verdict
+        }
     }
 
     private func rootVerdict(
@@ -93,7 +140,14 @@ public struct AllowListPolicy: Sendable {
 
     private func notAllowlisted(_ leaf: ParsedCertificate) -> TrustProblem {
         var detail = "\(leaf.subject) (sha256 \(leaf.sha256.hexString.prefix(16))…) matches no entry of gateway \(gateway)"
-        if let nearest = nearestEntry(to: leaf) { detail += "; nearest entry: \(nearest)" }
+        let leafHex = leaf.sha256.hexString
+        if let lapsed = expired.first(where: { $0.certificateSHA256 == leafHex || $0.matchesKey(of: leaf) }),
+            let at = lapsed.expiresAt
+        {
+            detail += "; entry \(lapsed.name) matched it but expired at \(RFC3339.format(at))"
+        } else if let nearest = nearestEntry(to: leaf) {
+            detail += "; nearest entry: \(nearest)"
+        }
         return TrustProblem(.notAllowlisted, detail, certificate: leaf)
     }
 
