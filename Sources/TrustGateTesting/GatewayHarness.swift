@@ -123,6 +123,17 @@ public final class GatewayHarness: @unchecked Sendable {
         return (server, Int(try server.waitFor("ACCEPT 127\\.0\\.0\\.1:([0-9]+)")) ?? 0)
     }
 
+    /// An `openssl s_server -www` presenting `certificate` (PEM, its first certificate is the leaf) followed by
+    /// the certificates of `chain`, with the private key `key`: a backend that sends whatever chain a test needs.
+    public func opensslBackend(certificate: String, chain: String?, key: String) throws -> (BackgroundProcess, Int) {
+        let server = try BackgroundProcess("openssl", [
+            "s_server", "-accept", "127.0.0.1:0", "-www", "-cert", directory.file(certificate),
+            "-key", directory.file(key),
+        ] + (chain.map { ["-cert_chain", directory.file($0)] } ?? []))
+        backends.append(server)
+        return (server, Int(try server.waitFor("ACCEPT 127\\.0\\.0\\.1:([0-9]+)")) ?? 0)
+    }
+
     /// A `gnutls-serv --http` serving `pki/backend-SCENARIO.pem` (it cannot report a kernel-chosen port: a
     /// free one is picked first).
     public func gnutlsBackend(_ scenario: String) throws -> (BackgroundProcess, Int) {
@@ -154,6 +165,12 @@ public final class GatewayHarness: @unchecked Sendable {
             paths.append("{match: \"/\(scenario)/*\", pool: \(scenario), settings: \(settings)}")
         }
         return (pools.joined(separator: "\n"), paths.joined(separator: ", "))
+    }
+
+    /// Stops the gateway only: the backends go on, for the next ``start(_:gateway:)``.
+    public func stopGateway() {
+        process?.stop()
+        process = nil
     }
 
     public func stop() {

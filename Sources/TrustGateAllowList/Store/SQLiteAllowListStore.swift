@@ -7,12 +7,18 @@ import GRDB
 /// migrations. A file that is not an SQLite database, or is cut short, is refused and never touched.
 public final class SQLiteAllowListStore: AllowListStore {
     public let path: String
+    /// The file this store opened (a later replacement of the path is another file).
+    public let fileIdentity: StoreFileIdentity?
     private let queue: DatabaseQueue
 
     /// Opens (or creates) the store at `path`. `createDirectory` creates a missing parent directory (0700), for
-    /// the default location.
-    public init(path: String, createDirectory: Bool = false) throws(AllowListError) {
+    /// the default location; `mustExist` refuses to create a store (a running gateway reopening its store
+    /// after the file was replaced must not make an empty one).
+    public init(path: String, createDirectory: Bool = false, mustExist: Bool = false) throws(AllowListError) {
         self.path = path
+        if mustExist, !FileManager.default.fileExists(atPath: path) {
+            throw .storeUnreadable("the store file does not exist", path: path)
+        }
         try Self.checkExistingFile(path)
         let directory = (path as NSString).deletingLastPathComponent
         if createDirectory, !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
@@ -31,11 +37,20 @@ public final class SQLiteAllowListStore: AllowListStore {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
-            queue = try Self.retryingBusy { try DatabaseQueue(path: path, configuration: configuration) }
-            try Self.retryingBusy { try Self.migrate(self.queue) }
+            let queue = try Self.retryingBusy { try DatabaseQueue(path: path, configuration: configuration) }
+            try Self.retryingBusy { try Self.migrate(queue) }
+            self.queue = queue
+            fileIdentity = StoreFileIdentity.of(path)
         } catch {
             throw Self.map(error, path: path)
         }
+    }
+
+    /// Closes the database connection now (not when the store is released). A gateway closes its store before
+    /// opening the file that replaced it, so that SQLite lets go of the old file's `-wal` and `-shm` companions
+    /// at that path instead of reading them as the new file's.
+    public func close() {
+        try? queue.close()
     }
 
     // MARK: Schema

@@ -132,10 +132,14 @@ extension AllowListCommand {
             discussion: """
                 Evaluates the chain in --chain, or the chain the backend at --connect HOST:PORT presents (SNI: \\
                 --sni, else --hostname, else HOST), against the gateway's allow-list with the same evaluator and \\
-                policy the gateway runs: pinned (leaf certificate or an SPKI pin matches), trusted-root (the chain \\
-                validates to a trusted-root entry for --hostname), well-known-ca, or, without --mode, either of the \\
-                first two. Exit 0 accepted; 1 rejected, with the reason category (not-allowlisted, untrusted-root, \\
-                hostname-mismatch, expired and the others of cert verify, unreachable, timeout, handshake-failed).
+                policy the gateway runs: pinned (the leaf is a pinned certificate, its key is pinned, or it \\
+                verifies up to a CA whose key is pinned), trusted-root (the chain validates to a trusted-root entry \\
+                for --hostname), well-known-ca, or, without --mode, either of the first two. --connect uses the \\
+                gateway's own TLS client and builds the judged chain as the gateway does: exactly as presented, \\
+                every certificate parsed (one that does not parse is malformed, never skipped); --timeout bounds \\
+                the connect and the handshake together. Exit 0 accepted; 1 rejected, with the reason category \\
+                (not-allowlisted, untrusted-root, hostname-mismatch, expired and the others of cert verify, \\
+                malformed, too-complex, unreachable, timeout, handshake-failed).
 
                 EXAMPLES:
                   trustgate allowlist check --gateway g1 --chain backend.pem --hostname backend.test
@@ -160,8 +164,8 @@ extension AllowListCommand {
         @Option(help: "The gateway's trust mode to apply (default: pinned or trusted-root).")
         var mode: TrustMode?
 
-        @Option(help: "Seconds to wait for --connect.")
-        var timeout: Double = 10
+        @Option(help: "Seconds the whole --connect may take: connect and TLS handshake.", transform: Seconds.parse)
+        var timeout: TimeInterval = 10
 
         @OptionGroup var passwords: InputPasswordOptions
         @OptionGroup var storeOptions: StoreOptions
@@ -189,7 +193,9 @@ extension AllowListCommand {
             } else {
                 let (host, port) = try Self.hostAndPort(connect ?? "")
                 source = "\(host):\(port)"
-                switch PeerChainFetcher.fetch(host: host, port: port, serverName: sni ?? hostname ?? host, timeout: timeout) {
+                switch await PresentedChainFetch.fetch(
+                    host: host, port: port, serverName: sni ?? hostname ?? host, timeout: timeout
+                ) {
                 case .chain(let fetched):
                     presented = fetched
                 case .failed(let category, let detail):

@@ -41,8 +41,8 @@ extension AllowListCommand {
         @Flag(help: "Commit the change when no backend would break.")
         var apply = false
 
-        @Option(help: "Seconds each probe may take.")
-        var timeout: Double = 10
+        @Option(help: "Seconds each whole probe may take: connect, handshake and response.", transform: Seconds.parse)
+        var timeout: TimeInterval = 10
 
         @OptionGroup var passwords: InputPasswordOptions
         @OptionGroup var storeOptions: StoreOptions
@@ -51,7 +51,6 @@ extension AllowListCommand {
         func validate() throws {
             guard (add == nil) != (remove == nil) else { throw ValidationError("give exactly one of --add and --remove") }
             guard add != nil || (naming.kind == nil && naming.name == nil) else { throw ValidationError("--as and --name go with --add") }
-            guard timeout > 0 else { throw ValidationError("--timeout must be more than 0") }
         }
 
         /// One backend before and after the change.

@@ -21,8 +21,10 @@ extension Cert {
 
                 Exit status: 0 valid; 1 rejected, with a reason category: untrusted-root, incomplete-chain, \\
                 hostname-mismatch, expired, not-yet-valid, bad-signature, not-a-ca, path-length-exceeded, \\
-                name-constraint-violation, bad-key-usage, weak-key, leaf-not-first, not-well-known-ca, malformed; \\
-                65 unreadable input.
+                name-constraint-violation, bad-key-usage, weak-key, leaf-not-first, not-well-known-ca, malformed, \\
+                too-complex (more than 16 certificates or 100 KiB presented, or over a path-building or \\
+                name-constraint work bound); 65 unreadable input (a certificate that does not parse as strict DER: \\
+                a version other than v1-v3, a serial over 20 octets, a malformed extension).
 
                 JSON OUTPUT: {"file", "valid", "reason", "detail", "problems": [{"category", "detail", "subject", \\
                 "sha256"}], "chain": [{"subject", "sha256"}]}.

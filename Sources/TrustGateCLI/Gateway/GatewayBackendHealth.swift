@@ -38,14 +38,16 @@ extension GatewayCommand {
         @Option(help: "The path each probe requests (default: the backend settings' probe path, else /).")
         var path: String?
 
-        @Option(help: "Seconds each probe may take: connect, handshake, response (default: the probe's timeout, at most 10).")
-        var timeout: Double?
+        @Option(
+            help: "Seconds each whole probe may take: connect, handshake and response (default: the probe's timeout, at most 10).",
+            transform: Seconds.parse
+        )
+        var timeout: TimeInterval?
 
         @OptionGroup var output: JSONOptions
 
         func validate() throws {
             guard warnDays >= 0 else { throw ValidationError("--warn-days must be 0 or more") }
-            guard (timeout ?? 1) > 0 else { throw ValidationError("--timeout must be more than 0") }
             guard path.map({ $0.hasPrefix("/") && !$0.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) }) ?? true else {
                 throw ValidationError("--path must start with / and hold no spaces or control characters")
             }

@@ -22,7 +22,8 @@ extension GatewayConfiguration {
     ///   `affinity` (`{cookie: TrustGateAffinity, same-site-none: false}`), `probe` (`{path, interval, timeout,
     ///   unhealthy-threshold, status-codes, body-match}`), `client-certificate` (as a listener's `certificate`).
     /// - `rules[]`: `name`, `listener`, `pool`, `settings`, `paths[]` (`{match, pool, settings}`), `redirect`.
-    /// - `admin`: `address` (default `127.0.0.1`), `port`, `token-file` (optional bearer token).
+    /// - `admin`: `address` (default `127.0.0.1`), `port`, `token-file` (a bearer token; required unless `address`
+    ///   is a loopback address: `/metrics` and `/backend-health` describe every backend).
     /// - `access-log`: `stdout`, or a file to append to.
     /// - `client-timeouts`: `keep-alive` (default `75s`), `header` (default `60s`).
     public static func load(yaml text: String, baseDirectory: String) throws(ConfigurationProblems) -> GatewayConfiguration {
@@ -64,9 +65,12 @@ extension GatewayConfiguration {
             if let tokenFile, !FileManager.default.isReadableFile(atPath: tokenFile) {
                 reader.problem(parts["token-file"] ?? field, "cannot read \(tokenFile)")
             }
+            let address = reader.string(parts["address"]) ?? "127.0.0.1"
+            if tokenFile == nil, !Admin.isLoopback(address) {
+                reader.problem(parts["address"] ?? field, "an admin listener on \(address), beyond loopback, needs a token-file")
+            }
             if let port = reader.integer(parts["port"], in: 0...65535) {
-                configuration.admin = Admin(address: reader.string(parts["address"]) ?? "127.0.0.1", port: port,
-                                            tokenFile: tokenFile)
+                configuration.admin = Admin(address: address, port: port, tokenFile: tokenFile)
             }
         }
         if let field = top["client-timeouts"], let parts = reader.mapping(field, allowed: ["keep-alive", "header"]) {

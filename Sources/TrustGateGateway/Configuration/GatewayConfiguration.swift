@@ -1,5 +1,6 @@
 import Foundation
 import TrustGateAllowList
+import TrustGatePKI
 
 /// A gateway's configuration: listeners, backend pools, backend settings and rules, shaped like Azure Application
 /// Gateway's objects. Read from YAML by ``GatewayConfiguration/load(yaml:baseDirectory:)``; every default is
@@ -39,6 +40,18 @@ public struct GatewayConfiguration: Sendable, Equatable {
             self.address = address
             self.port = port
             self.tokenFile = tokenFile
+        }
+
+        /// 127.0.0.0/8, `::1` (and its IPv4-mapped form) or `localhost`: reachable from this host only.
+        public static func isLoopback(_ address: String) -> Bool {
+            if address.lowercased() == "localhost" { return true }
+            guard let bytes = IPAddressBytes.parse(address) else { return false }
+            if bytes.count == 4 { return bytes[0] == 127 }
+            if bytes.count == 16 {
+                if bytes.prefix(15).allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
+                return bytes.prefix(10).allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
+            }
+            return false
         }
     }
 

@@ -126,6 +126,8 @@ public enum BackendProbe {
             httpStatus: nil, presented: [], daysUntilExpiry: nil, expiryWarning: false, nearestEntry: nil
         )
         let status = eventLoop.makePromise(of: ProbeResponseReader.Response.self)
+        // `timeout` bounds the whole probe: connect, handshake and response together.
+        let deadline = NIODeadline.now() + .seconds(clamping: timeout)
         var probeSettings = settings
         probeSettings.connectTimeout = min(settings.connectTimeout, timeout)
         let connection: UpstreamConnector.Connection
@@ -164,8 +166,10 @@ public enum BackendProbe {
         let host = settings.hostHeader(for: member)
         let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: trustgate-probe\r\nConnection: close\r\n\r\n"
         channel.writeAndFlush(channel.allocator.buffer(string: request), promise: nil)
-        let timer = eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
-            status.fail(UpstreamConnector.Failure.timeout("no response to GET \(path) within \(Int(timeout)) s"))
+        let timer = eventLoop.scheduleTask(deadline: deadline) {
+            status.fail(UpstreamConnector.Failure.timeout(
+                "no response to GET \(path) within \(UpstreamConnector.seconds(timeout)) of the probe's start"
+            ))
         }
         defer {
             timer.cancel()

@@ -72,7 +72,7 @@ final class HealthMonitor: Sendable {
                                 logger.notice("backend healthy again", metadata: metadata)
                             }
                         }
-                        try? await Task.sleep(for: .milliseconds(Int64(probe.interval * 1000)))
+                        try? await Task.sleep(for: .seconds(clamping: probe.interval))
                     }
                 })
             }

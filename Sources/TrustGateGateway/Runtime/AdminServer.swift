@@ -5,7 +5,9 @@ import NIOPosix
 
 /// The admin listener, plain HTTP on 127.0.0.1 unless configured otherwise:
 ///
-/// - `GET /healthz`: `200 ok` while the gateway runs;
+/// - `GET /healthz`: `200 ok` while the gateway runs, and a line saying whether the allow-list in force is the
+///   store's current one (`allow-list: current, version 7`) or the last one read before the store became
+///   unreadable (`allow-list: stale since …: why`): the gateway goes on enforcing it (fail-static);
 /// - `GET /metrics`: the Prometheus text exposition of ``GatewayMetrics``;
 /// - `GET /backend-health`: `gateway backend-health --json`, probed now through the running gateway's
 ///   allow-list.
@@ -14,6 +16,8 @@ import NIOPosix
 enum AdminServer {
     struct Endpoints: Sendable {
         var metrics: GatewayMetrics
+        /// The allow-list's line of `/healthz`.
+        var health: @Sendable () -> String
         var backendHealth: @Sendable () async -> [UInt8]
         var token: String?
     }
@@ -81,7 +85,7 @@ final class AdminHandler: ChannelInboundHandler {
         }
         switch head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "" {
         case "/healthz":
-            respond(.ok, "ok\n", type: "text/plain", head: head, context: context)
+            respond(.ok, "ok\n\(endpoints.health())\n", type: "text/plain", head: head, context: context)
         case "/metrics":
             respond(.ok, endpoints.metrics.exposition(), type: "text/plain; version=0.0.4", head: head, context: context)
         case "/backend-health":

@@ -5,10 +5,19 @@ import TrustGatePKI
 
 /// The allow-list a running gateway enforces, swapped whole when the store's version changes, and the verdict
 /// cache that goes with it (emptied on every swap).
+///
+/// Every swap starts a new *generation*, and so does the moment an entry's own expiry (`--expires`) passes:
+/// the policy is rebuilt then, on the first look after that instant, so an expired entry stops allowing
+/// backends at the next handshake, with no store change. Pooled connections and resumable sessions carry the
+/// generation they were judged under and are not used under another.
 public final class AllowListState: Sendable {
     private struct Snapshot {
         var version: Int64
+        var generation: Int64
+        var entries: [AllowListEntry]
         var policy: AllowListPolicy
+        /// When the policy must be rebuilt because an entry expires then.
+        var rebuildAt: Date?
     }
 
     public let gateway: String
@@ -18,19 +27,44 @@ public final class AllowListState: Sendable {
     /// The system's well-known CAs, read once on first use (not on every handshake).
     private let wellKnown = NIOLockedValueBox<Result<TrustAnchors, PKIError>?>(nil)
 
-    public init(gateway: String, version: Int64, entries: [AllowListEntry]) {
+    public init(gateway: String, version: Int64, entries: [AllowListEntry], now: Date = Date()) {
         self.gateway = gateway
-        snapshot = NIOLockedValueBox(Snapshot(version: version, policy: AllowListPolicy(gateway: gateway, entries: entries)))
+        let policy = AllowListPolicy(gateway: gateway, entries: entries, at: now)
+        snapshot = NIOLockedValueBox(
+            Snapshot(version: version, generation: 1, entries: entries, policy: policy,
+                     rebuildAt: policy.nextExpiry(after: now))
+        )
     }
 
-    public var version: Int64 { snapshot.withLockedValue { $0.version } }
-    public var policy: AllowListPolicy { snapshot.withLockedValue { $0.policy } }
+    /// The store's version of the allow-list in force.
+    public var version: Int64 { current().version }
+    /// The generation in force (changes on every reload and every entry expiry).
+    var generation: Int64 { current().generation }
+    /// The policy in force now.
+    public var policy: AllowListPolicy { current().policy }
 
     /// Replaces the allow-list (built off any event loop by the caller).
-    public func replace(version: Int64, entries: [AllowListEntry]) {
-        let policy = AllowListPolicy(gateway: gateway, entries: entries)
-        snapshot.withLockedValue { $0 = Snapshot(version: version, policy: policy) }
+    public func replace(version: Int64, entries: [AllowListEntry], now: Date = Date()) {
+        let policy = AllowListPolicy(gateway: gateway, entries: entries, at: now)
+        snapshot.withLockedValue { snapshot in
+            snapshot = Snapshot(version: version, generation: snapshot.generation + 1, entries: entries, policy: policy,
+                                rebuildAt: policy.nextExpiry(after: now))
+        }
         cache.removeAll()
+    }
+
+    /// The snapshot in force at `now`: rebuilt first when an entry has expired since it was made.
+    private func current(now: Date = Date()) -> Snapshot {
+        let (snapshot, rebuilt) = self.snapshot.withLockedValue { snapshot -> (Snapshot, Bool) in
+            guard let rebuildAt = snapshot.rebuildAt, now >= rebuildAt else { return (snapshot, false) }
+            let policy = AllowListPolicy(gateway: gateway, entries: snapshot.entries, at: now)
+            snapshot.policy = policy
+            snapshot.generation += 1
+            snapshot.rebuildAt = policy.nextExpiry(after: now)
+            return (snapshot, true)
+        }
+        if rebuilt { cache.removeAll() }
+        return snapshot
     }
 
     /// The verdict for a backend's presented chain under a backend setting's trust mode.
@@ -38,18 +72,19 @@ public final class AllowListState: Sendable {
         await versionedVerdict(for: presented, hostName: hostName, mode: mode).verdict
     }
 
-    /// The verdict and the version of the allow-list that gave it (read together: a reload in between cannot
+    /// The verdict and the generation of the allow-list that gave it (read together: a reload in between cannot
     /// pair one with the other).
     func versionedVerdict(
         for presented: [ParsedCertificate], hostName: String, mode: TrustMode
-    ) async -> (verdict: TrustVerdict, version: Int64) {
-        let (version, policy) = snapshot.withLockedValue { ($0.version, $0.policy) }
+    ) async -> (verdict: TrustVerdict, generation: Int64) {
+        let now = Date()
+        let snapshot = current(now: now)
         let anchors = mode == .wellKnownCA ? wellKnownAnchors() : .success(TrustAnchors([]))
-        let verdict = await policy.evaluate(
-            presented: presented, identity: ServerIdentity(hostName), mode: mode, evaluator: evaluator, cache: cache,
-            wellKnown: try anchors.get()
+        let verdict = await snapshot.policy.evaluate(
+            presented: presented, identity: ServerIdentity(hostName), mode: mode, time: now, evaluator: evaluator,
+            cache: cache, wellKnown: try anchors.get()
         )
-        return (verdict, version)
+        return (verdict, snapshot.generation)
     }
 
     private func wellKnownAnchors() -> Result<TrustAnchors, PKIError> {

@@ -12,7 +12,8 @@ import TrustGatePKI
 ///   reason category);
 /// - `trustgate_backend_certificate_not_after_seconds{pool, member, sha256}`: the notAfter (Unix time) of each
 ///   backend leaf certificate presented;
-/// - `trustgate_open_connections`: open client connections.
+/// - `trustgate_open_connections`: open client connections;
+/// - `trustgate_allowlist_stale`: 1 while the store cannot be read and the last allow-list read is enforced.
 ///
 /// Each labelled metric is made once and kept: the hot path takes one lock and an atomic add.
 final class GatewayMetrics: Sendable {
@@ -24,6 +25,7 @@ final class GatewayMetrics: Sendable {
     private let certificates = NIOLockedValueBox<[Labels: CoreMetrics.Gauge]>([:])
     private let healthGauges = NIOLockedValueBox<[Labels: CoreMetrics.Gauge]>([:])
     private let openConnections: CoreMetrics.Gauge
+    private let allowListStale: CoreMetrics.Gauge
 
     /// The label values of one metric of a family (a status code is kept as a number: no String per request).
     private struct Labels: Hashable {
@@ -54,6 +56,8 @@ final class GatewayMetrics: Sendable {
         ]
         self.factory = factory
         openConnections = Gauge(label: "trustgate_open_connections", factory: factory)
+        allowListStale = Gauge(label: "trustgate_allowlist_stale", factory: factory)
+        allowListStale.record(0)
     }
 
     func requestAnswered(pool: String, status: Int, nanoseconds: Int64) {
@@ -87,6 +91,11 @@ final class GatewayMetrics: Sendable {
             CoreMetrics.Gauge(label: "trustgate_backend_healthy", dimensions: [("pool", pool), ("member", member)],
                               factory: factory)
         }.record(healthy ? 1 : 0)
+    }
+
+    /// `trustgate_allowlist_stale`: 1 while the store cannot be read and the last allow-list read is enforced.
+    func allowListStale(_ stale: Bool) {
+        allowListStale.record(stale ? 1 : 0)
     }
 
     func openConnections(_ count: Int) {

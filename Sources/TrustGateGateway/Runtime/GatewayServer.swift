@@ -52,6 +52,7 @@ public final class GatewayServer: Sendable {
         let health = HealthMonitor()
         let routes = RouteTable(Router(configuration: configuration, health: health))
         let metrics = GatewayMetrics()
+        let storeHealth = StoreHealth(metrics: metrics)
         let connections = ClientConnections(metrics: metrics)
         let accessLog = try configuration.accessLog.map { try AccessLog(destination: $0) }
         let token = try configuration.admin?.tokenFile.map { try AdminServer.readToken($0) }
@@ -87,7 +88,9 @@ public final class GatewayServer: Sendable {
                 }
             }
             if let admin = configuration.admin {
-                let endpoints = AdminServer.Endpoints(metrics: metrics, backendHealth: {
+                let endpoints = AdminServer.Endpoints(metrics: metrics, health: {
+                    storeHealth.line(version: state.version)
+                }, backendHealth: {
                     let current = configurationBox.withLockedValue { $0 }
                     let report = await BackendProbe.probeAll(current, connector: connector, state: state, group: group)
                         .map(\.health)
@@ -102,7 +105,7 @@ public final class GatewayServer: Sendable {
             throw error
         }
         health.start(configuration, connector: connector, state: state, group: group, logger: logger, metrics: metrics)
-        let watcher = AllowListWatcher(store: store, state: state, logger: logger) { _ in
+        let watcher = AllowListWatcher(store: store, state: state, health: storeHealth, logger: logger) {
             routes.current.clearMarks()
             Task { await connector.registry.revalidate(with: state, logger: logger) }
         }

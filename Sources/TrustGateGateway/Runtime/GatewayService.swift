@@ -35,7 +35,7 @@ public struct GatewayService: Service {
         }
         let drain = server.drainTimeout
         announce("stopping: draining requests in flight for up to \(Int(drain)) s")
-        await server.shutdown(drainTimeout: .milliseconds(Int64(drain * 1000)))
+        await server.shutdown(drainTimeout: .seconds(clamping: drain))
         announce("stopped")
     }
 

@@ -372,7 +372,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         let toHEAD = exchange.head.isHEAD
         let dechunk = requestMinorVersion == 0
         let connector = environment.connector
-        if !exchange.avoidPool, let link = connector.pool.take(key, allowListVersion: connector.allowListVersion) {
+        if !exchange.avoidPool, let link = connector.pool.take(key, generation: connector.generation) {
             attach(link)
             link.handler.expectResponse(toHEAD: toHEAD, dechunk: dechunk)
             self.exchange?.fromPool = true
@@ -404,7 +404,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }.hop(to: eventLoop).whenComplete { result in
             bound.value.connected(
                 result.map {
-                    UpstreamLink(channel: $0.channel, handler: handler.value, key: key, allowListVersion: $0.verdict.version,
+                    UpstreamLink(channel: $0.channel, handler: handler.value, key: key, admission: $0.verdict.admission,
                                  leaf: $0.verdict.presented.first)
                 },
                 exchangeID: exchange.id
@@ -786,7 +786,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func scheduleTimeout(_ exchange: Exchange, context: ChannelHandlerContext) {
-        let deadline = NIODeadline.now() + .milliseconds(Int64(exchange.route.settings.requestTimeout * 1000))
+        let deadline = NIODeadline.now() + .seconds(clamping: exchange.route.settings.requestTimeout)
         responseDeadline = deadline
         if timer == nil || timerFiresAt > deadline { armTimer(at: deadline, eventLoop: context.eventLoop) }
     }

@@ -58,8 +58,8 @@ final class Router: Sendable {
         self.configuration = configuration
         self.failTimeout = failTimeout
         self.health = health
-        keepAliveTimeout = .milliseconds(Int64(configuration.clientKeepAliveTimeout * 1000))
-        headerTimeout = .milliseconds(Int64(configuration.clientHeaderTimeout * 1000))
+        keepAliveTimeout = .seconds(clamping: configuration.clientKeepAliveTimeout)
+        headerTimeout = .seconds(clamping: configuration.clientHeaderTimeout)
         var sites: [String: [GatewayConfiguration.Listener]] = [:]
         for listener in configuration.listeners {
             sites[listener.name] = listener.port == 0

@@ -53,8 +53,8 @@ final class UpstreamConnector: Sendable {
         identities.withLockedValue { $0 = loaded }
     }
 
-    /// The version of the allow-list in force.
-    var allowListVersion: Int64 { state.version }
+    /// The allow-list generation in force.
+    var generation: Int64 { state.generation }
 
     init(state: AllowListState) throws {
         sslContext = try UpstreamTLSContext()
@@ -64,42 +64,91 @@ final class UpstreamConnector: Sendable {
     /// Resumable TLS sessions held (one per backend and expected name).
     var resumableSessions: Int { sslContext.sessions.count }
 
-    /// Connects on `eventLoop` (the client connection's own loop) to `member` with `settings`.
+    /// Connects on `eventLoop` (the client connection's own loop) to `member` with `settings`. The backend's
+    /// chain is judged by the allow-list during the handshake; `settings.connectTimeout` bounds the TCP connect
+    /// and the TLS handshake together (nginx's `proxy_connect_timeout`), after which the connection is closed and
+    /// the result is ``Failure/timeout(_:)``.
     func connect(
         member: GatewayConfiguration.Member, settings: GatewayConfiguration.BackendSettings, eventLoop: EventLoop,
         responseHandler: @escaping @Sendable (Channel) -> EventLoopFuture<Void>
     ) -> EventLoopFuture<Connection> {
-        let port = settings.port(for: member)
         let hostName = settings.hostName(for: member)
         let box = UpstreamVerdictBox()
+        let state = self.state
+        let tls: TLSRequest? = settings.scheme == .https ? TLSRequest(
+            serverName: hostName,
+            // A session made with one client certificate is not resumed with another.
+            sessionKey: "\(member.host):\(settings.port(for: member))\u{0}\(hostName)\u{0}\(settings.trust)\u{0}\(settings.clientCertificate.map { "\($0)" } ?? "")",
+            identity: settings.clientCertificate == nil ? nil : identities.withLockedValue { $0[settings.name] },
+            judge: { evidence in
+                switch evidence.chain {
+                case .refused(let problem):
+                    box.verdict = TrustVerdict(chain: [], problems: [problem])
+                    return Judgement(presented: [], admission: nil)
+                case .chain(let presented):
+                    box.presented = presented
+                    let (verdict, generation) = await state.versionedVerdict(
+                        for: presented, hostName: hostName, mode: settings.trust
+                    )
+                    box.verdict = verdict
+                    return Judgement(
+                        presented: presented,
+                        admission: verdict.isTrusted ? UpstreamAdmission(generation: generation, verdict: verdict) : nil
+                    )
+                }
+            }
+        ) : nil
+        return open(
+            host: member.host, port: settings.port(for: member), timeout: settings.connectTimeout, tls: tls, box: box,
+            eventLoop: eventLoop, responseHandler: responseHandler
+        ).map { connection in
+            if settings.scheme == .https {
+                self.registry.add(connection.channel, presented: box.presented, hostName: hostName, mode: settings.trust)
+            }
+            return connection
+        }
+    }
+
+    /// How to speak TLS on a new connection.
+    struct TLSRequest {
+        var serverName: String
+        var sessionKey: String
+        var identity: UpstreamClientIdentity?
+        var judge: UpstreamTLSHandler.Judge
+
+        init(serverName: String?, sessionKey: String, identity: UpstreamClientIdentity?,
+             judge: @escaping UpstreamTLSHandler.Judge) {
+            self.serverName = serverName ?? ""
+            self.sessionKey = sessionKey
+            self.identity = identity
+            self.judge = judge
+        }
+    }
+
+    /// TCP, then TLS when `tls` is given, within `timeout` seconds for both; the channel is closed on any failure.
+    func open(
+        host: String, port: Int, timeout: TimeInterval, tls: TLSRequest?, box: UpstreamVerdictBox, eventLoop: EventLoop,
+        responseHandler: @escaping @Sendable (Channel) -> EventLoopFuture<Void>
+    ) -> EventLoopFuture<Connection> {
         let handshake = eventLoop.makePromise(of: Void.self)
         let sslContext = self.sslContext
-        let state = self.state
-        let target = "\(member.host):\(port)"
-        let identity = settings.clientCertificate == nil ? nil : identities.withLockedValue { $0[settings.name] }
+        let generation = state.generation
+        let target = "\(host):\(port)"
+        let budget = TimeAmount.seconds(clamping: timeout)
+        let deadline = NIODeadline.now() + budget
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.milliseconds(Int64(settings.connectTimeout * 1000)))
+            .connectTimeout(budget)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 do {
-                    if settings.scheme == .https {
-                        let sni = IPAddressBytes.parse(hostName) == nil ? hostName : nil
+                    if let tls {
+                        let sni = IPAddressBytes.parse(tls.serverName) == nil && !tls.serverName.isEmpty ? tls.serverName : nil
                         let tlsHandler = try UpstreamTLSHandler(
-                            context: sslContext, serverName: sni,
-                            // A session made with one client certificate is not resumed with another.
-                            sessionKey: "\(target)\u{0}\(hostName)\u{0}\(settings.trust)\u{0}\(settings.clientCertificate.map { "\($0)" } ?? "")",
-                            allowListVersion: state.version, identity: identity,
-                            judge: { presented in
+                            context: sslContext, serverName: sni, sessionKey: tls.sessionKey, generation: generation,
+                            identity: tls.identity, judge: tls.judge,
+                            established: { presented, admission in
                                 box.presented = presented
-                                let (verdict, version) = await state.versionedVerdict(
-                                    for: presented, hostName: hostName, mode: settings.trust
-                                )
-                                box.verdict = verdict
-                                return verdict.isTrusted ? version : nil
-                            },
-                            established: { presented, version in
-                                box.presented = presented
-                                box.version = version
+                                box.admission = admission
                             }
                         )
                         try channel.pipeline.syncOperations.addHandler(tlsHandler)
@@ -112,11 +161,12 @@ final class UpstreamConnector: Sendable {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-        return bootstrap.connect(host: member.host, port: port)
+        let seconds = Self.seconds(timeout)
+        return bootstrap.connect(host: host, port: port)
             .flatMapError { error in
                 let failure: Failure =
                     if case ChannelError.connectTimeout = error {
-                        .timeout("no TCP connection to \(target) within \(Int(settings.connectTimeout)) s")
+                        .timeout("no TCP connection to \(target) within \(seconds)")
                     } else {
                         .unreachable("cannot connect to \(target): \(error)")
                     }
@@ -124,22 +174,30 @@ final class UpstreamConnector: Sendable {
                 return eventLoop.makeFailedFuture(failure)
             }
             .flatMap { channel in
-                handshake.futureResult.flatMapErrorThrowing { error in
+                // The TLS handshake (verdict included) must finish within what is left of the budget.
+                let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
+                    handshake.fail(Failure.timeout("no TLS handshake with \(target) within \(seconds)"))
+                }
+                return handshake.futureResult.flatMapErrorThrowing { error in
                     if let verdict = box.verdict, !verdict.isTrusted {
                         throw Failure.rejected(verdict, presented: box.presented)
                     }
+                    if let failure = error as? Failure { throw failure }
                     throw Failure.handshakeFailed("TLS handshake with \(target) failed: \(error)")
                 }.map {
-                    let connection = Connection(channel: channel, verdict: box, target: target)
-                    if settings.scheme == .https {
-                        self.registry.add(channel, presented: box.presented, hostName: hostName, mode: settings.trust)
-                    }
-                    return connection
+                    timer.cancel()
+                    return Connection(channel: channel, verdict: box, target: target)
                 }.flatMapErrorWithEventLoop { error, loop in
+                    timer.cancel()
                     channel.close(promise: nil)
                     return loop.makeFailedFuture(error)
                 }
             }
+    }
+
+    /// `2 s`, `0.5 s`: a timeout as a log line says it.
+    static func seconds(_ timeout: TimeInterval) -> String {
+        timeout.isFinite && abs(timeout) < 1e9 && timeout == timeout.rounded() ? "\(Int(timeout)) s" : "\(timeout) s"
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import TrustGateAllowList
@@ -86,13 +87,14 @@ final class UpstreamPool: Sendable {
         for entry in expired { entry.link.channel.close(promise: nil) }
     }
 
-    /// The most recently used idle connection for `key` that is still open and was verified under allow-list
-    /// `version`, taken out of the pool. One verified under another version is closed instead: between a reload
-    /// and the re-check of pooled connections (``UpstreamRegistry``), none is reused on an old verdict.
-    func take(_ key: Key, allowListVersion version: Int64) -> UpstreamLink? {
+    /// The most recently used idle connection for `key` that is still open and whose verdict still admits it:
+    /// judged under allow-list `generation`, with no certificate of its chain expired at `time`. Any other is
+    /// closed instead: between a reload (or an entry's expiry) and the re-check of pooled connections
+    /// (``UpstreamRegistry``), none is reused on an old verdict.
+    func take(_ key: Key, generation: Int64, at time: Date = Date()) -> UpstreamLink? {
         while let entry = idle.withLockedValue({ $0[key]?.popLast() }) {
             guard entry.link.channel.isActive else { continue }
-            if let verified = entry.link.allowListVersion, verified != version {
+            if let admission = entry.link.admission, !admission.admits(generation: generation, at: time) {
                 entry.link.channel.close(promise: nil)
                 continue
             }
@@ -161,21 +163,21 @@ final class UpstreamLink: @unchecked Sendable {
     let channel: Channel
     let handler: UpstreamResponseHandler
     let key: UpstreamPool.Key
-    /// The allow-list version its TLS handshake was judged under; nil for plain HTTP.
-    let allowListVersion: Int64?
+    /// What its TLS handshake's verdict admits; nil for plain HTTP.
+    let admission: UpstreamAdmission?
     /// The leaf certificate the backend presented (nil for plain HTTP).
     let leaf: ParsedCertificate?
     /// Reading from the backend is paused (the client cannot take more yet).
     var readPaused = false
 
     init(
-        channel: Channel, handler: UpstreamResponseHandler, key: UpstreamPool.Key, allowListVersion: Int64?,
+        channel: Channel, handler: UpstreamResponseHandler, key: UpstreamPool.Key, admission: UpstreamAdmission?,
         leaf: ParsedCertificate? = nil
     ) {
         self.leaf = leaf
         self.channel = channel
         self.handler = handler
         self.key = key
-        self.allowListVersion = allowListVersion
+        self.admission = admission
     }
 }

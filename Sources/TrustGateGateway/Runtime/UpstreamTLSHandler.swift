@@ -1,4 +1,5 @@
 import COpenSSL
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOTLS
@@ -22,8 +23,9 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// Judges the presented chain (leaf first): the verdict's version, or nil when not allowed.
-    typealias Judge = @Sendable ([ParsedCertificate]) async -> Int64?
+    /// Judges what the backend presented in a full handshake: the chain it is judged as, and what the verdict
+    /// admits (nil: refused).
+    typealias Judge = @Sendable (PresentedEvidence) async -> Judgement
 
     enum Failure: Error, CustomStringConvertible {
         case handshake(String)
@@ -45,7 +47,7 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let network: NetworkBIO
     private let slot: VerificationSlot
     private let judge: Judge
-    private let established: @Sendable ([ParsedCertificate], Int64?) -> Void
+    private let established: @Sendable ([ParsedCertificate], UpstreamAdmission?) -> Void
     private let sessions: UpstreamSessionCache
     private var state = State.idle
     private var pendingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
@@ -54,16 +56,17 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A receive buffer that got no plaintext last time: reused, so an empty read allocates nothing.
     private var spare: ByteBuffer?
 
-    /// The chain the backend presented (or, on a resumed session, presented when the session was made) and the
-    /// allow-list version its verdict was given under; set once the handshake completes.
+    /// The chain the backend presented (or, on a resumed session, presented when the session was made) and what
+    /// its verdict admits; set once the handshake completes.
     private(set) var presented: [ParsedCertificate] = []
-    private(set) var allowListVersion: Int64?
+    private(set) var admission: UpstreamAdmission?
     private(set) var resumed = false
 
+    /// `generation` is the allow-list generation in force: only a session judged under it is offered.
     init(
-        context sslContext: UpstreamTLSContext, serverName: String?, sessionKey: String, allowListVersion current: Int64,
+        context sslContext: UpstreamTLSContext, serverName: String?, sessionKey: String, generation current: Int64,
         identity: UpstreamClientIdentity? = nil,
-        judge: @escaping Judge, established: @escaping @Sendable ([ParsedCertificate], Int64?) -> Void
+        judge: @escaping Judge, established: @escaping @Sendable ([ParsedCertificate], UpstreamAdmission?) -> Void
     ) throws {
         guard let ssl = SSL_new(sslContext.pointer) else {
             throw Failure.handshake("OpenSSL: \(OpenSSLLibrary.drainErrors())")
@@ -88,7 +91,7 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         sessions = sslContext.sessions
         slot = VerificationSlot(sessionKey: sessionKey, sessions: sslContext.sessions)
         SSL_set_ex_data(ssl, UpstreamTLSContext.slotIndex, Unmanaged.passUnretained(slot).toOpaque())
-        if let cached = sessions.session(for: sessionKey, allowListVersion: current) {
+        if let cached = sessions.session(for: sessionKey, generation: current, at: Date()) {
             SSL_set_session(ssl, cached.session)
             slot.offered = cached
         }
@@ -200,13 +203,13 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         resumed = SSL_session_reused(ssl) == 1
         if resumed, let offered = slot.offered {
             presented = offered.presented
-            allowListVersion = offered.allowListVersion
+            admission = offered.admission
         } else {
             presented = slot.presented
-            allowListVersion = slot.allowListVersion
+            admission = slot.admission
         }
-        slot.established = (presented, allowListVersion)
-        established(presented, allowListVersion)
+        slot.established = (presented, admission)
+        established(presented, admission)
         writeCiphertext(promise: nil, context: context)
         context.fireUserInboundEventTriggered(TLSUserEvent.handshakeCompleted(negotiatedProtocol: nil))
         let writes = pendingWrites
@@ -219,21 +222,22 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         decryptAvailable(context: context)
     }
 
-    /// The verification callback parked the handshake with the presented chain: judge it off the event loop.
+    /// The verification callback parked the handshake with what the backend presented: judge it off the event
+    /// loop (parsing included: a hostile chain costs the event loop nothing).
     private func verify(context: ChannelHandlerContext) {
         state = .verifying
-        let chain = slot.chainDER.compactMap { try? ParsedCertificate(der: $0) }
+        let evidence = slot.evidence
         let judge = self.judge
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let promise = context.eventLoop.makePromise(of: Int64?.self)
-        promise.completeWithTask { await judge(chain) }
+        let promise = context.eventLoop.makePromise(of: Judgement.self)
+        promise.completeWithTask { await judge(evidence) }
         promise.futureResult.whenComplete { result in
             let (handler, context) = bound.value
             guard case .verifying = handler.state else { return }
-            let version = (try? result.get()) ?? nil
-            handler.slot.presented = chain
-            handler.slot.allowListVersion = version
-            handler.slot.decision = version == nil ? .denied : .allowed
+            let judgement = (try? result.get()) ?? Judgement(presented: [], admission: nil)
+            handler.slot.presented = judgement.presented
+            handler.slot.admission = judgement.admission
+            handler.slot.decision = judgement.admission == nil ? .denied : .allowed
             handler.state = .handshaking
             handler.drive(context: context)
         }
@@ -337,12 +341,15 @@ final class VerificationSlot {
     let sessionKey: String
     let sessions: UpstreamSessionCache
     var decision = Decision.undecided
-    var chainDER: [[UInt8]] = []
+    /// The server's `Certificate` handshake message as received (from OpenSSL's message callback).
+    var certificateMessage: [UInt8]?
+    /// What the verification callback found: the certificates of that message and the handshake's leaf.
+    var evidence = PresentedEvidence(certificates: nil, handshakeLeaf: nil, problem: nil)
     var presented: [ParsedCertificate] = []
-    var allowListVersion: Int64?
+    var admission: UpstreamAdmission?
     var offered: UpstreamSessionCache.Entry?
     /// Set when the handshake completed: what a session ticket arriving later is stored with.
-    var established: (presented: [ParsedCertificate], version: Int64?)?
+    var established: (presented: [ParsedCertificate], admission: UpstreamAdmission?)?
 
     init(sessionKey: String, sessions: UpstreamSessionCache) {
         self.sessionKey = sessionKey
@@ -358,6 +365,9 @@ final class UpstreamTLSContext: @unchecked Sendable {
     let sessions = UpstreamSessionCache()
 
     static let slotIndex: Int32 = trustgate_SSL_get_ex_new_index()
+    /// The largest Certificate message kept: the presented-chain byte limit plus the message's own framing (a
+    /// 3-byte length per certificate, TLS 1.3 extensions).
+    static let maximumCertificateMessage = PresentedChain.maximumBytes + 16_384
 
     init() throws {
         ERR_clear_error()
@@ -365,12 +375,15 @@ final class UpstreamTLSContext: @unchecked Sendable {
             throw UpstreamTLSHandler.Failure.handshake("OpenSSL: \(OpenSSLLibrary.drainErrors())")
         }
         _ = trustgate_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION)
+        trustgate_SSL_CTX_disable_renegotiation(context)
         // TLS 1.3 suites in BoringSSL's and the browsers' order: AES-128-GCM first (a third cheaper per byte than
         // AES-256-GCM with AES-NI, and as strong for this use), ChaCha20 for machines without AES instructions.
         _ = SSL_CTX_set_ciphersuites(context, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256")
         // Verification is the allow-list's: the callback below replaces OpenSSL's chain building entirely.
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
         SSL_CTX_set_cert_verify_callback(context, upstreamVerifyCallback, nil)
+        // The judged chain is the Certificate message as it arrived, not OpenSSL's re-encoding of it.
+        SSL_CTX_set_msg_callback(context, upstreamMessageCallback)
         _ = trustgate_SSL_CTX_set_client_session_cache(context)
         SSL_CTX_sess_set_new_cb(context, upstreamNewSessionCallback)
         pointer = context
@@ -387,12 +400,12 @@ final class UpstreamSessionCache: @unchecked Sendable {
     final class Entry: @unchecked Sendable {
         let session: OpaquePointer
         let presented: [ParsedCertificate]
-        let allowListVersion: Int64?
+        let admission: UpstreamAdmission
 
-        init(session: OpaquePointer, presented: [ParsedCertificate], allowListVersion: Int64?) {
+        init(session: OpaquePointer, presented: [ParsedCertificate], admission: UpstreamAdmission) {
             self.session = session
             self.presented = presented
-            self.allowListVersion = allowListVersion
+            self.admission = admission
         }
 
         deinit {
@@ -402,11 +415,12 @@ final class UpstreamSessionCache: @unchecked Sendable {
 
     private let entries = NIOLockedValueBox<[String: Entry]>([:])
 
-    /// The session for `key`, only if it was judged under the allow-list version in force.
-    func session(for key: String, allowListVersion version: Int64) -> Entry? {
+    /// The session for `key`, only if it was judged under the allow-list generation in force and its verdict
+    /// still holds at `time` (no certificate of its chain has expired since).
+    func session(for key: String, generation: Int64, at time: Date) -> Entry? {
         entries.withLockedValue { entries in
             guard let entry = entries[key] else { return nil }
-            guard entry.allowListVersion == version else {
+            guard entry.admission.admits(generation: generation, at: time) else {
                 entries[key] = nil
                 return nil
             }
@@ -436,17 +450,23 @@ private func upstreamVerifyCallback(_ store: OpaquePointer?, _: UnsafeMutableRaw
         X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION)
         return 0
     case .undecided:
-        var chain: [[UInt8]] = []
-        if let stack = X509_STORE_CTX_get0_untrusted(store) {
-            for index in 0..<trustgate_sk_X509_num(stack) {
-                if let certificate = trustgate_sk_X509_value(stack, index),
-                    let der = OpenSSLLibrary.der({ i2d_X509(certificate, $0) })
-                {
-                    chain.append(der)
-                }
+        // The certificate whose key OpenSSL verifies the handshake signature with, and the chain as sent.
+        let leaf = X509_STORE_CTX_get0_cert(store).flatMap { certificate in OpenSSLLibrary.der({ i2d_X509(certificate, $0) }) }
+        let tls13 = SSL_version(OpaquePointer(ssl)) == TLS1_3_VERSION
+        if let message = slot.certificateMessage {
+            if let certificates = TLSCertificateMessage.certificates(message, tls13: tls13) {
+                slot.evidence = PresentedEvidence(certificates: certificates, handshakeLeaf: leaf, problem: nil)
+            } else {
+                slot.evidence = PresentedEvidence(
+                    certificates: nil, handshakeLeaf: leaf, problem: "the Certificate message cannot be read"
+                )
             }
+        } else {
+            slot.evidence = PresentedEvidence(
+                certificates: nil, handshakeLeaf: leaf,
+                problem: "the Certificate message was over \(UpstreamTLSContext.maximumCertificateMessage) bytes or not seen"
+            )
         }
-        slot.chainDER = chain
         // OpenSSL suspends the handshake when the callback succeeds after SSL_set_retry_verify
         // (SSL_ERROR_WANT_RETRY_VERIFY) and calls it again once the handshake is resumed.
         return trustgate_SSL_set_retry_verify(OpaquePointer(ssl)) == 1 ? 1 : 0
@@ -457,13 +477,31 @@ private func upstreamVerifyCallback(_ store: OpaquePointer?, _: UnsafeMutableRaw
 private func upstreamNewSessionCallback(_ ssl: OpaquePointer?, _ session: OpaquePointer?) -> Int32 {
     guard let ssl, let session, let raw = SSL_get_ex_data(ssl, UpstreamTLSContext.slotIndex) else { return 0 }
     let slot = Unmanaged<VerificationSlot>.fromOpaque(raw).takeUnretainedValue()
-    guard let established = slot.established ?? (slot.decision == .allowed ? (slot.presented, slot.allowListVersion) : nil)
+    guard let established = slot.established ?? (slot.decision == .allowed ? (slot.presented, slot.admission) : nil),
+        let admission = established.admission
     else { return 0 }
     slot.sessions.store(
-        UpstreamSessionCache.Entry(session: session, presented: established.presented, allowListVersion: established.version),
+        UpstreamSessionCache.Entry(session: session, presented: established.presented, admission: admission),
         for: slot.sessionKey
     )
     return 1
+}
+
+/// Every handshake message: the server's first `Certificate` message is kept, byte for byte, for the verification
+/// callback. Messages longer than a presented chain may be are not kept (the chain is then refused).
+private func upstreamMessageCallback(
+    _ writing: Int32, _: Int32, _ contentType: Int32, _ buffer: UnsafeRawPointer?, _ length: Int,
+    _ ssl: OpaquePointer?, _: UnsafeMutableRawPointer?
+) {
+    guard writing == 0, contentType == SSL3_RT_HANDSHAKE, let buffer, length > 0, let ssl,
+        buffer.load(as: UInt8.self) == TLSCertificateMessage.handshakeType,
+        let raw = SSL_get_ex_data(ssl, UpstreamTLSContext.slotIndex)
+    else { return }
+    let slot = Unmanaged<VerificationSlot>.fromOpaque(raw).takeUnretainedValue()
+    guard slot.certificateMessage == nil, slot.decision == .undecided,
+        length <= UpstreamTLSContext.maximumCertificateMessage
+    else { return }
+    slot.certificateMessage = Array(UnsafeRawBufferPointer(start: buffer, count: length))
 }
 
 /// The network side of an upstream TLS connection as an OpenSSL BIO over NIO buffers: OpenSSL reads the ciphertext

@@ -6,12 +6,12 @@ import TrustGatePKI
 final class UpstreamVerdictBox: Sendable {
     private let value = NIOLockedValueBox<TrustVerdict?>(nil)
     private let chain = NIOLockedValueBox<[ParsedCertificate]>([])
-    private let allowListVersion = NIOLockedValueBox<Int64?>(nil)
+    private let admitted = NIOLockedValueBox<UpstreamAdmission?>(nil)
 
-    /// The allow-list version the verdict was given under (nil for plain HTTP).
-    var version: Int64? {
-        get { allowListVersion.withLockedValue { $0 } }
-        set { allowListVersion.withLockedValue { $0 = newValue } }
+    /// What the verdict admits (nil for plain HTTP, and for a backend that was not allowed).
+    var admission: UpstreamAdmission? {
+        get { admitted.withLockedValue { $0 } }
+        set { admitted.withLockedValue { $0 = newValue } }
     }
 
     var verdict: TrustVerdict? {

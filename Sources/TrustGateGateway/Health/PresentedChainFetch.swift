@@ -1,0 +1,52 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import TrustGatePKI
+
+/// What `allowlist check --connect` gets from a backend: the chain it presented (parsed, exactly as sent), or
+/// why there is none, in the reason categories.
+public enum PresentedChainFetch: Sendable {
+    case chain([ParsedCertificate])
+    case failed(ReasonCategory, String)
+
+    /// The chain a backend presents, over the gateway's own TLS client (the same OpenSSL context, limits,
+    /// timeouts and chain builder as live traffic), without judging it: `allowlist check --connect` judges it
+    /// with the allow-list it names. `timeout` bounds the whole exchange.
+    public static func fetch(host: String, port: Int, serverName: String?, timeout: TimeInterval) async -> Self {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { group.shutdownGracefully { _ in } }
+        let connector: UpstreamConnector
+        do {
+            connector = try UpstreamConnector(state: AllowListState(gateway: "-", version: 0, entries: []))
+        } catch {
+            return .failed(.handshakeFailed, "\(error)")
+        }
+        let box = UpstreamVerdictBox()
+        let tls = UpstreamConnector.TLSRequest(serverName: serverName, sessionKey: "", identity: nil) { evidence in
+            switch evidence.chain {
+            case .refused(let problem):
+                box.verdict = TrustVerdict(chain: [], problems: [problem])
+                return Judgement(presented: [], admission: nil)
+            case .chain(let presented):
+                box.presented = presented
+                return Judgement(presented: presented, admission: UpstreamAdmission(generation: 0, validUntil: .distantFuture))
+            }
+        }
+        let opened = connector.open(
+            host: host, port: port, timeout: timeout, tls: tls, box: box, eventLoop: group.next()
+        ) { $0.eventLoop.makeSucceededVoidFuture() }
+        do {
+            let connection = try await opened.get()
+            try? await connection.channel.close()
+            return .chain(box.presented)
+        } catch UpstreamConnector.Failure.rejected(let verdict, _) {
+            return .failed(verdict.category, verdict.detail)
+        } catch UpstreamConnector.Failure.timeout(let detail) {
+            return .failed(.timeout, detail)
+        } catch UpstreamConnector.Failure.unreachable(let detail) {
+            return .failed(.unreachable, detail)
+        } catch {
+            return .failed(.handshakeFailed, "\(error)")
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import NIOConcurrencyHelpers
+import TrustGatePKI
+
+/// Whether the allow-list in force is the store's current one, or the last one read before the store became
+/// unreadable (deleted, replaced by something that is not a store, unreadable): fail-static, as Envoy keeps
+/// its last configuration. Shown on `/healthz` and as `trustgate_allowlist_stale`.
+final class StoreHealth: Sendable {
+    enum Status: Equatable, Sendable {
+        case current
+        /// Since when, and why, the store could not be read; the last allow-list read is still enforced.
+        case stale(since: Date, reason: String)
+    }
+
+    private let value = NIOLockedValueBox(Status.current)
+    private let metrics: GatewayMetrics?
+
+    init(metrics: GatewayMetrics? = nil) {
+        self.metrics = metrics
+    }
+
+    var status: Status { value.withLockedValue { $0 } }
+
+    /// Records a failure; true when this changes the state or its reason (the caller logs it once then).
+    func stale(_ reason: String, now: Date = Date()) -> Bool {
+        value.withLockedValue { status in
+            if case .stale(let since, let previous) = status {
+                guard previous != reason else { return false }
+                status = .stale(since: since, reason: reason)
+                return true
+            }
+            status = .stale(since: now, reason: reason)
+            metrics?.allowListStale(true)
+            return true
+        }
+    }
+
+    /// Records a good read; true when the store had been stale.
+    func current() -> Bool {
+        value.withLockedValue { status in
+            guard status != .current else { return false }
+            status = .current
+            metrics?.allowListStale(false)
+            return true
+        }
+    }
+
+    /// The `/healthz` line: `allow-list: current, version 7` or `allow-list: stale since …: why`.
+    func line(version: Int64) -> String {
+        switch status {
+        case .current: return "allow-list: current, version \(version)"
+        case .stale(let since, let reason):
+            return "allow-list: stale since \(RFC3339.format(since)): \(reason); enforcing version \(version)"
+        }
+    }
+}
