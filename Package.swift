@@ -78,6 +78,14 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "trustgate", dependencies: ["TrustGateCLI"]),
+        // Fuzz targets: every parser outside input reaches (see scripts/fuzz.sh and Tests/FuzzRegressions).
+        .target(
+            name: "TrustGateFuzzing",
+            dependencies: ["TrustGatePKI", "TrustGateGateway"]
+        ),
+        // libFuzzer's driver when built by scripts/fuzz.sh; otherwise `trustgate-fuzz TARGET FILE...` replays files.
+        .target(name: "CLibFuzzer"),
+        .executableTarget(name: "trustgate-fuzz", dependencies: ["TrustGateFuzzing", "CLibFuzzer"]),
         // In-process benchmarks (not tests): `swift run -c release trustgate-bench`.
         .executableTarget(
             name: "trustgate-bench", dependencies: ["TrustGatePKI", "TrustGateAllowList"], path: "Benchmarks/TrustGateBench"
@@ -103,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TrustGateGatewayTests",
-            dependencies: ["TrustGateGateway", "TrustGatePKI", "TrustGateTesting"]
+            dependencies: ["TrustGateGateway", "TrustGatePKI", "TrustGateTesting", "TrustGateFuzzing"]
         ),
         .testTarget(
             name: "TrustGateCLITests",

@@ -1,0 +1,91 @@
+import NIOCore
+import TrustGatePKI
+
+/// The gateway's parsers as the fuzz targets drive them (`scripts/fuzz.sh`, `trustgate-fuzz`): bytes in, a
+/// refusal or a result out, never a trap. Each feeds its input as the gateway's data path does, in pieces
+/// whose sizes come from the input's first byte, so split points are explored too.
+@_spi(Fuzzing)
+public enum GatewayFuzzEntryPoints {
+    /// A client's bytes: request heads, their framing, and their bodies, as many messages as the bytes hold.
+    public static func requestStream(_ bytes: [UInt8]) {
+        messages(bytes, request: true)
+    }
+
+    /// A backend's bytes: response heads, their framing (to a GET), and their bodies.
+    public static func responseStream(_ bytes: [UInt8]) {
+        messages(bytes, request: false)
+    }
+
+    /// A chunked body on its own, relayed and de-chunked.
+    public static func chunkedBody(_ bytes: [UInt8]) {
+        for dechunk in [false, true] {
+            var reader = BodyReader(.chunked, dechunk: dechunk)
+            var slices: [ByteBuffer] = []
+            for piece in pieces(bytes) {
+                var buffer = ByteBuffer(bytes: piece)
+                do {
+                    if try reader.read(&buffer, into: &slices) { break }
+                } catch {
+                    break
+                }
+                slices.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
+    /// A backend's TLS `Certificate` handshake message, read as TLS 1.2 and as TLS 1.3, then the chain built from
+    /// it as the upstream handshake builds it.
+    public static func certificateMessage(_ bytes: [UInt8]) {
+        for tls13 in [false, true] {
+            if let certificates = TLSCertificateMessage.certificates(bytes, tls13: tls13) {
+                _ = PresentedChain.parse(certificates, handshakeLeaf: certificates.first)
+            }
+        }
+    }
+
+    /// A `gateway.yaml`.
+    public static func configuration(_ bytes: [UInt8]) {
+        _ = try? GatewayConfiguration.load(yaml: String(decoding: bytes, as: UTF8.self), baseDirectory: "/nonexistent")
+    }
+
+    private static func messages(_ bytes: [UInt8], request: Bool) {
+        var heads = HeadReader(request: request)
+        var body: BodyReader?
+        var slices: [ByteBuffer] = []
+        do {
+            for piece in pieces(bytes) {
+                var buffer = ByteBuffer(bytes: piece)
+                while buffer.readableBytes > 0 {
+                    if var reader = body {
+                        body = try reader.read(&buffer, into: &slices) ? nil : reader
+                        slices.removeAll(keepingCapacity: true)
+                    } else if let head = try heads.take(&buffer) {
+                        let parsed = try HTTP1.parse(head, request: request)
+                        let framing = request
+                            ? try HTTP1.requestFraming(parsed) : try HTTP1.responseFraming(parsed, toHEAD: false)
+                        _ = (parsed.isKeepAlive, parsed.connection.otherNames, parsed.target)
+                        if framing != .none { body = BodyReader(framing, dechunk: bytes.count % 2 == 0) }
+                    } else {
+                        break
+                    }
+                }
+            }
+        } catch {
+            return
+        }
+    }
+
+    /// The input after its first byte, in pieces of 1 to 64 bytes (the first byte's low six bits, plus one).
+    private static func pieces(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        guard let first = bytes.first else { return [] }
+        let size = Int(first & 0x3F) + 1
+        var result: [ArraySlice<UInt8>] = []
+        var start = 1
+        while start < bytes.count {
+            let end = min(bytes.count, start + size)
+            result.append(bytes[start..<end])
+            start = end
+        }
+        return result
+    }
+}
