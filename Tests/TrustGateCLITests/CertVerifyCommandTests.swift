@@ -13,6 +13,22 @@ struct CertVerifyCommandTests {
         }
     }
 
+    @Test("A --roots bundle with a root that is not strict DER: that root is skipped with a warning, never trusted")
+    func rootsBundleSkipsUnreadable() async throws {
+        try await withTestPKI { dir in
+            let hostile = try #require(try HostileCertificates()["ber-boolean"])
+            let root = try String(contentsOfFile: dir.file("root-ca.pem"), encoding: .utf8)
+            try dir.write("bundle.pem", text: hostile.pem + root)
+            let result = try TrustGateBinary.run(["cert", "verify", "backend-valid.pem", "--roots", "bundle.pem",
+                                                  "--hostname", "backend.test"], in: dir.path)
+            #expect(result.status == 0, "\(result)")
+            #expect(result.stderr.contains("trustgate: warning: --roots bundle.pem: skipped certificate 1"), "\(result)")
+            // As a file to inspect, the same bundle is refused, naming the certificate.
+            let inspect = try TrustGateBinary.run(["cert", "inspect", "bundle.pem"], in: dir.path)
+            #expect(inspect.status == 65 && inspect.stderr.contains("certificate 1 of the file"), "\(inspect)")
+        }
+    }
+
     @Test("Every test-PKI backend: our verdict and category, and openssl and certtool agree on accept/reject")
     func matrixAgreesWithPeers() async throws {
         try await withTestPKI { dir in

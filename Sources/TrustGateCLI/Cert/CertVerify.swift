@@ -11,7 +11,9 @@ extension Cert {
             abstract: "Validate a certificate chain exactly as the gateway does.",
             discussion: """
                 PEER is the chain a backend presents, leaf first (PEM, DER or PFX). The path is built to a root of \\
-                --roots (a PEM file of any number of certificates; repeatable), or of the system's well-known CAs \\
+                --roots (a PEM file of any number of certificates, repeatable; a root in it that cannot be used, \\
+                not strict DER or with an unusable key, is skipped with a warning and never trusted, as the \\
+                system store's are), or of the system's well-known CAs \\
                 (--well-known, /etc/ssl/certs/ca-certificates.crt, the default when no --roots is given), using \\
                 the certificates after the leaf and those of --intermediates. Checks: signatures, validity at --at \\
                 (default now), basic constraints, path length (--max-depth intermediates, default 8), name \\
@@ -103,7 +105,21 @@ extension Cert {
                 }
             }
             var certificates: [ParsedCertificate] = []
-            for file in roots { certificates += try InputFile.certificates(file).certificates }
+            for file in roots {
+                let bytes = try InputFile.read(file)
+                guard String(decoding: bytes.prefix(65_536), as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") else {
+                    certificates += try InputFile.certificates(file).certificates
+                    continue
+                }
+                // A PEM bundle of roots: one that cannot be used is skipped, with a warning, and never trusted.
+                do {
+                    let (found, skipped) = try TrustAnchors.bundle(bytes)
+                    for reason in skipped { ErrorReporter.warn("--roots \(file): skipped \(reason)") }
+                    certificates += found
+                } catch {
+                    throw CLIError(error.about(file: file), what: "cannot read input")
+                }
+            }
             return TrustAnchors(certificates)
         }
     }

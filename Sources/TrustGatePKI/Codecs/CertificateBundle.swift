@@ -51,13 +51,25 @@ public struct CertificateBundle: Sendable {
 
     private static func decodePEM(_ text: String) throws(PKIError) -> CertificateBundle {
         var bundle = CertificateBundle(format: .pem, certificates: [], privateKeys: [])
-        for block in try PEMBlock.blocks(in: text) {
+        let blocks = try PEMBlock.blocks(in: text)
+        /// A certificate of a file of several is named by its place: the file is refused, never read in part.
+        func certificate(_ der: [UInt8]) throws(PKIError) -> ParsedCertificate {
+            do {
+                return try ParsedCertificate(der: der)
+            } catch {
+                guard blocks.count > 1 else { throw error }
+                var placed = error
+                placed.reason = "certificate \(bundle.certificates.count + 1) of the file: \(error.reason)"
+                throw placed
+            }
+        }
+        for block in blocks {
             switch block.label {
             case "CERTIFICATE", "X509 CERTIFICATE":
-                bundle.certificates.append(try ParsedCertificate(der: block.der))
+                bundle.certificates.append(try certificate(block.der))
             case "TRUSTED CERTIFICATE":
                 // OpenSSL's trusted form: the certificate followed by its trust settings.
-                bundle.certificates.append(try ParsedCertificate(der: firstElement(of: block.der)))
+                bundle.certificates.append(try certificate(firstElement(of: block.der)))
             case "PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
                 bundle.privateKeys.append(try PrivateKeyMaterial(pemBlock: block))
             case "EC PARAMETERS":

@@ -103,13 +103,30 @@ public struct TrustAnchors: Sendable {
                 "the system trust store \(path) cannot be read", hint: "install the ca-certificates package"
             )
         }
+        return TrustAnchors(try bundle(Array(data)).certificates, isWellKnownStore: true)
+    }
+
+    /// The certificates of a PEM bundle of trust anchors (`ca-certificates.crt`, `--roots`), and why those that are
+    /// left out were: a CA that does not parse as strict DER (two roots of Debian's bundle carry a keyUsage with
+    /// non-zero padding bits) or whose key the crypto library cannot use is skipped, as OpenSSL's trust store
+    /// loading skips what it cannot use, and never trusted.
+    public static func bundle(_ bytes: [UInt8]) throws(PKIError) -> (certificates: [ParsedCertificate], skipped: [String]) {
         var certificates: [ParsedCertificate] = []
-        for block in try PEMBlock.blocks(in: String(decoding: data, as: UTF8.self)) where block.label == "CERTIFICATE" {
-            // A CA the crypto library cannot use is skipped, as OpenSSL skips what it cannot load.
-            if let certificate = try? ParsedCertificate(der: block.der), certificate.x509 != nil {
+        var skipped: [String] = []
+        var index = 0
+        for block in try PEMBlock.blocks(in: String(decoding: bytes, as: UTF8.self)) where block.label == "CERTIFICATE" {
+            index += 1
+            do {
+                let certificate = try ParsedCertificate(der: block.der)
+                guard certificate.x509 != nil else {
+                    skipped.append("certificate \(index) (\(certificate.subject)): \(certificate.unusableReason ?? "unusable")")
+                    continue
+                }
                 certificates.append(certificate)
+            } catch {
+                skipped.append("certificate \(index): \(error.reason)")
             }
         }
-        return TrustAnchors(certificates, isWellKnownStore: true)
+        return (certificates, skipped)
     }
 }
