@@ -34,6 +34,12 @@ static inline int trustgate_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int vers
 static inline int trustgate_SSL_get_ex_new_index(void) { return SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL); }
 static inline void trustgate_BIO_set_retry_read(BIO *bio) { BIO_set_retry_read(bio); }
 static inline void trustgate_BIO_clear_retry_flags(BIO *bio) { BIO_clear_retry_flags(bio); }
+// The largest Certificate message the upstream client reads (OpenSSL's default is 100 KiB).
+static inline long trustgate_SSL_CTX_set_max_cert_list(SSL_CTX *ctx, long bytes) { return SSL_CTX_set_max_cert_list(ctx, bytes); }
+// Whether the last OpenSSL error is a handshake message over its size limit.
+static inline int trustgate_ERR_peek_is_excessive_message(void) {
+    return ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_SSL && ERR_GET_REASON(ERR_peek_error()) == SSL_R_EXCESSIVE_MESSAGE_SIZE;
+}
 // A backend may not renegotiate into another certificate after its chain was judged.
 static inline void trustgate_SSL_CTX_disable_renegotiation(SSL_CTX *ctx) { SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION); }
 static inline long trustgate_SSL_add1_chain_cert(SSL *ssl, X509 *cert) { return SSL_add1_chain_cert(ssl, cert); }

@@ -182,6 +182,10 @@ final class UpstreamConnector: Sendable {
                     if let verdict = box.verdict, !verdict.isTrusted {
                         throw Failure.rejected(verdict, presented: box.presented)
                     }
+                    if case UpstreamTLSHandler.Failure.oversizedCertificates = error {
+                        let problem = TrustProblem(.tooComplex, "\(error); at most that many are read")
+                        throw Failure.rejected(TrustVerdict(chain: [], problems: [problem]), presented: [])
+                    }
                     if let failure = error as? Failure { throw failure }
                     throw Failure.handshakeFailed("TLS handshake with \(target) failed: \(error)")
                 }.map {

@@ -30,11 +30,15 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     enum Failure: Error, CustomStringConvertible {
         case handshake(String)
         case connection(String)
+        /// The backend's Certificate message is over ``UpstreamTLSContext/maximumCertificateList``.
+        case oversizedCertificates
 
         var description: String {
             switch self {
             case .handshake(let detail): return "TLS handshake failed: \(detail)"
             case .connection(let detail): return "TLS failed: \(detail)"
+            case .oversizedCertificates:
+                return "the backend's certificates are over \(UpstreamTLSContext.maximumCertificateList) bytes"
             }
         }
     }
@@ -187,6 +191,11 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 case SSL_ERROR_WANT_RETRY_VERIFY:
                     verify(context: context)
                 default:
+                    if trustgate_ERR_peek_is_excessive_message() == 1 {
+                        _ = OpenSSLLibrary.drainErrors()
+                        fail(Failure.oversizedCertificates, context: context)
+                        return
+                    }
                     let detail = slot.decision == .denied
                         ? "the certificate is not allowed" : OpenSSLLibrary.drainErrors()
                     fail(Failure.handshake(detail), context: context)
@@ -365,9 +374,11 @@ final class UpstreamTLSContext: @unchecked Sendable {
     let sessions = UpstreamSessionCache()
 
     static let slotIndex: Int32 = trustgate_SSL_get_ex_new_index()
-    /// The largest Certificate message kept: the presented-chain byte limit plus the message's own framing (a
-    /// 3-byte length per certificate, TLS 1.3 extensions).
-    static let maximumCertificateMessage = PresentedChain.maximumBytes + 16_384
+    /// The largest Certificate message OpenSSL reads from a backend: 32 KiB (real chains are 2 to 10 KiB; at
+    /// 100 KiB, OpenSSL's default, parsing a message of minimal certificates costs 80 ms or more of CPU).
+    static let maximumCertificateList = 32_768
+    /// The largest Certificate message kept (with the message's own framing).
+    static let maximumCertificateMessage = maximumCertificateList + 4_096
 
     init() throws {
         ERR_clear_error()
@@ -376,6 +387,9 @@ final class UpstreamTLSContext: @unchecked Sendable {
         }
         _ = trustgate_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION)
         trustgate_SSL_CTX_disable_renegotiation(context)
+        // OpenSSL 3 decodes every certificate of the message before any callback sees it, about 0.2 ms each:
+        // the message is capped so that no backend can make a handshake cost more than a few tens of ms.
+        _ = trustgate_SSL_CTX_set_max_cert_list(context, Self.maximumCertificateList)
         // TLS 1.3 suites in BoringSSL's and the browsers' order: AES-128-GCM first (a third cheaper per byte than
         // AES-256-GCM with AES-NI, and as strong for this use), ChaCha20 for machines without AES instructions.
         _ = SSL_CTX_set_ciphersuites(context, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256")
