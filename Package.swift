@@ -96,6 +96,8 @@ let package = Package(
             dependencies: [
                 "TrustGatePKI", .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -111,7 +113,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TrustGateGatewayTests",
-            dependencies: ["TrustGateGateway", "TrustGatePKI", "TrustGateTesting", "TrustGateFuzzing"]
+            dependencies: [
+                "TrustGateGateway", "TrustGatePKI", "TrustGateTesting", "TrustGateFuzzing",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "TrustGateCLITests",

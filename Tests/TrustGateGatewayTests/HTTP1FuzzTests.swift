@@ -52,9 +52,10 @@ struct HTTP1FuzzTests {
                             if try reader.read(&buffer, into: &slices) { body = nil } else { body = reader }
                         } else if let head = try heads.take(&buffer) {
                             let parsed = try HTTP1.parse(head, request: request)
-                            let framing = request ? try HTTP1.requestFraming(parsed) : try HTTP1.responseFraming(parsed, toHEAD: false)
-                            _ = (parsed.isKeepAlive, parsed.connection.otherNames, parsed.target)
-                            if framing != .none { body = BodyReader(framing, dechunk: round % 2 == 0) }
+                            let framing = request
+                                ? try HTTP1.Request(parsed).framing : try HTTP1.responseFraming(parsed, toHEAD: false)
+                            _ = (parsed.isKeepAlive, parsed.target)
+                            if framing.hasBody { body = BodyReader(framing, output: round % 2 == 0 ? .dechunk : .reframe) }
                         } else {
                             break
                         }

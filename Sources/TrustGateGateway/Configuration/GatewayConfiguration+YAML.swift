@@ -18,14 +18,19 @@ extension GatewayConfiguration {
     /// - `pools[]`: `name`, `members[]` (`host:port`, `host`, or `[v6]:port`).
     /// - `backend-settings[]`: `name`, `protocol` (`https` default | `http`), `port`, `host-name`,
     ///   `pick-host-name-from-member` (default false), `trust` (`trusted-root` default | `pinned` | `well-known-ca`),
-    ///   `request-timeout` (default `30s`), `connect-timeout` (default `10s`).
+    ///   `request-timeout` (default `30s`), `connect-timeout` (default `10s`), `read-timeout` (default `60s`).
     ///   `affinity` (`{cookie: TrustGateAffinity, same-site-none: false}`), `probe` (`{path, interval, timeout,
     ///   unhealthy-threshold, status-codes, body-match}`), `client-certificate` (as a listener's `certificate`).
     /// - `rules[]`: `name`, `listener`, `pool`, `settings`, `paths[]` (`{match, pool, settings}`), `redirect`.
     /// - `admin`: `address` (default `127.0.0.1`), `port`, `token-file` (a bearer token; required unless `address`
     ///   is a loopback address: `/metrics` and `/backend-health` describe every backend).
     /// - `access-log`: `stdout`, or a file to append to.
-    /// - `client-timeouts`: `keep-alive` (default `75s`), `header` (default `60s`).
+    /// - `client-timeouts`: `keep-alive` (default `75s`), `header` (default `60s`, from the connection's accept for
+    ///   its first request), `send` (as `send-timeout`).
+    /// - `send-timeout`: how long a client may take to read what is sent to it (nginx's `send_timeout`, `60s`).
+    /// - `allow-encoded-slashes`: `true` keeps `%2F` and `%5C` in paths encoded (matched as text) instead of 400.
+    /// - listeners' `max-connections` (default 10,000): accepting pauses while that many connections are open.
+    /// - backend settings' `read-timeout` (default `60s`): between two reads of a response once it began.
     public static func load(yaml text: String, baseDirectory: String) throws(ConfigurationProblems) -> GatewayConfiguration {
         let reader = ConfigurationReader()
         let root: Node?
@@ -42,7 +47,7 @@ extension GatewayConfiguration {
         let top = reader.mapping(
             ConfigurationReader.Field(node: root, path: ""),
             allowed: ["gateway", "store", "drain-timeout", "threads", "listeners", "pools", "backend-settings", "rules",
-                      "admin", "access-log", "client-timeouts"]
+                      "admin", "access-log", "client-timeouts", "send-timeout", "allow-encoded-slashes"]
         ) ?? [:]
 
         let gateway = reader.string(top["gateway"], required: "gateway") ?? ""
@@ -73,9 +78,12 @@ extension GatewayConfiguration {
                 configuration.admin = Admin(address: address, port: port, tokenFile: tokenFile)
             }
         }
-        if let field = top["client-timeouts"], let parts = reader.mapping(field, allowed: ["keep-alive", "header"]) {
+        configuration.allowEncodedSlashes = reader.bool(top["allow-encoded-slashes"]) ?? false
+        configuration.sendTimeout = reader.duration(top["send-timeout"]) ?? 60
+        if let field = top["client-timeouts"], let parts = reader.mapping(field, allowed: ["keep-alive", "header", "send"]) {
             configuration.clientKeepAliveTimeout = reader.duration(parts["keep-alive"]) ?? 75
             configuration.clientHeaderTimeout = reader.duration(parts["header"]) ?? 60
+            if let send = reader.duration(parts["send"]) { configuration.sendTimeout = send }
             for (key, value) in [("keep-alive", configuration.clientKeepAliveTimeout), ("header", configuration.clientHeaderTimeout)]
             where value <= 0 {
                 reader.problem(parts[key] ?? field, "more than 0")
@@ -92,7 +100,8 @@ extension GatewayConfiguration {
         -> Listener?
     {
         guard let fields = reader.mapping(
-            field, allowed: ["name", "address", "port", "protocol", "certificate", "host-names", "tls", "require-sni"])
+            field, allowed: ["name", "address", "port", "protocol", "certificate", "host-names", "tls", "require-sni",
+                             "max-connections"])
         else { return nil }
         let name = reader.string(fields["name"], required: "\(field.path).name")
         let port = reader.integer(fields["port"], in: 0...65535)
@@ -119,6 +128,7 @@ extension GatewayConfiguration {
             certificate: certificate, hostNames: reader.strings(fields["host-names"]).map { $0.lowercased() }, tls: tls
         )
         listener.requireSNI = reader.bool(fields["require-sni"]) ?? false
+        listener.maxConnections = reader.integer(fields["max-connections"], in: 1...1_000_000) ?? Listener.defaultMaxConnections
         return listener
     }
 
@@ -175,7 +185,7 @@ extension GatewayConfiguration {
         guard let fields = reader.mapping(
             field,
             allowed: ["name", "protocol", "port", "host-name", "pick-host-name-from-member", "trust", "request-timeout",
-                      "connect-timeout", "affinity", "probe", "client-certificate"])
+                      "connect-timeout", "read-timeout", "affinity", "probe", "client-certificate"])
         else { return nil }
         let name = reader.string(fields["name"], required: "\(field.path).name")
         let scheme = fields["protocol"].map { reader.choice($0, Scheme.self, allowed: [.https, .http]) } ?? .https
@@ -235,6 +245,7 @@ extension GatewayConfiguration {
         )
         settings.affinity = affinity
         settings.probe = probe
+        settings.readTimeout = reader.duration(fields["read-timeout"]) ?? 60
         if let certificateField = fields["client-certificate"] {
             settings.clientCertificate = certificate(certificateField, reader, base)
             if scheme == .http { reader.problem(certificateField, "a client certificate needs protocol https") }

@@ -23,6 +23,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// How long a client may take to send a request head once it began (nginx's `client_header_timeout`);
     /// then 408. Default 60 s.
     public var clientHeaderTimeout: TimeInterval = 60
+    /// How long a client may take to read what the gateway sends it before the connection is closed (nginx's
+    /// `send_timeout`). Default 60 s.
+    public var sendTimeout: TimeInterval = 60
+    /// Keep `%2F` and `%5C` in request paths, encoded, instead of refusing them (400). Default false.
+    public var allowEncodedSlashes = false
     /// The admin listener (`/healthz`, `/metrics`, `/backend-health`); none by default.
     public var admin: Admin?
     /// `stdout`, or a file the access log is appended to; none by default.
@@ -87,6 +92,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var tls: TLSPolicy
         /// Refuse TLS handshakes whose SNI names no site on this listener's address and port.
         public var requireSNI = false
+        /// The most client connections open at once on this listener's socket; accepting pauses beyond it.
+        public var maxConnections = Listener.defaultMaxConnections
+        /// Default 10,000 (the gateway raises its open-file limit to make room for them).
+        public static let defaultMaxConnections = 10_000
 
         /// Whether this listener serves `host` (lowercase, without port).
         public func serves(_ host: String) -> Bool {
@@ -155,8 +164,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var trust: TrustMode
         /// Default 30 s.
         public var requestTimeout: TimeInterval
-        /// Default 10 s.
+        /// Default 10 s: the TCP connect and the TLS handshake together.
         public var connectTimeout: TimeInterval
+        /// Between two reads from the backend once its response began (nginx's `proxy_read_timeout`); then both
+        /// connections close. Default 60 s.
+        public var readTimeout: TimeInterval = 60
         /// Cookie-based affinity (Azure's); off by default.
         public var affinity: Affinity? = nil
         /// Active health probe; without one, `backend-health` probes `GET /` and the runtime probes nothing.

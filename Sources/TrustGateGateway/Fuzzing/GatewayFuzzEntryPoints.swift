@@ -18,8 +18,8 @@ public enum GatewayFuzzEntryPoints {
 
     /// A chunked body on its own, relayed and de-chunked.
     public static func chunkedBody(_ bytes: [UInt8]) {
-        for dechunk in [false, true] {
-            var reader = BodyReader(.chunked, dechunk: dechunk)
+        for output in [BodyReader.Output.reframe, .dechunk] {
+            var reader = BodyReader(.chunked, output: output)
             var slices: [ByteBuffer] = []
             for piece in pieces(bytes) {
                 var buffer = ByteBuffer(bytes: piece)
@@ -61,10 +61,16 @@ public enum GatewayFuzzEntryPoints {
                         slices.removeAll(keepingCapacity: true)
                     } else if let head = try heads.take(&buffer) {
                         let parsed = try HTTP1.parse(head, request: request)
-                        let framing = request
-                            ? try HTTP1.requestFraming(parsed) : try HTTP1.responseFraming(parsed, toHEAD: false)
-                        _ = (parsed.isKeepAlive, parsed.connection.otherNames, parsed.target)
-                        if framing != .none { body = BodyReader(framing, dechunk: bytes.count % 2 == 0) }
+                        let framing: HTTP1.Framing
+                        if request {
+                            let validated = try HTTP1.Request(parsed, allowEncodedSlashes: bytes.count % 3 == 0)
+                            _ = (validated.target.originForm, validated.host, validated.expectsContinue)
+                            framing = validated.framing
+                        } else {
+                            framing = try HTTP1.responseFraming(parsed, toHEAD: false)
+                        }
+                        _ = (parsed.isKeepAlive, parsed.fields.map(parsed.isNominated))
+                        if framing.hasBody { body = BodyReader(framing, output: bytes.count % 2 == 0 ? .reframe : .dechunk) }
                     } else {
                         break
                     }

@@ -244,9 +244,9 @@ final class ProbeResponseReader: ChannelInboundHandler {
                     let head = try HTTP1.parse(bytes, request: false)
                     guard head.status >= 200 || head.status == 101 else { continue }
                     let framing = try HTTP1.responseFraming(head, toHEAD: false)
-                    if framing == .none { return finish(head.status, context: context) }
+                    if !framing.hasBody { return finish(head.status, context: context) }
                     status = head.status
-                    reader = BodyReader(framing, dechunk: true)
+                    reader = BodyReader(framing, output: .dechunk)
                 } else {
                     return
                 }

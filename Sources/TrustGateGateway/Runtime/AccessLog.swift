@@ -13,7 +13,9 @@ import Musl
 ///     time=2026-11-22T15:50:01.123Z client=10.0.0.9 host=www.contoso.test method=GET path=/images/a.png
 ///     status=200 pool=images member=10.0.0.4:443 upstream_ms=1.84 duration_ms=2.10 bytes=5120
 ///
-/// (one line; `-` where there is no value, e.g. no member for a request answered by the gateway itself).
+/// (one line; `-` where there is no value, e.g. no member for a request answered by the gateway itself). Values
+/// are logfmt: one with a space, `=`, `"`, `\\` or a control character is quoted, with `"` and `\\` escaped and
+/// control characters written as `\\n`, `\\t` or `\\xHH`, so nothing from a request can make another field.
 /// Lines are collected under a lock and written by one background queue, so the event loops never wait on
 /// the file.
 final class AccessLog: Sendable {
@@ -89,9 +91,7 @@ final class AccessLog: Sendable {
     }
 
     static func format(_ record: Record) -> String {
-        func field(_ value: String) -> String {
-            value.isEmpty ? "-" : String(value.map { $0 == " " || $0 == "\"" || $0.isNewline ? "_" : $0 })
-        }
+        let field = Self.value
         func milliseconds(_ nanoseconds: Int64) -> String {
             String(format: "%.2f", Double(nanoseconds) / 1_000_000)
         }
@@ -99,5 +99,30 @@ final class AccessLog: Sendable {
             + "method=\(field(record.method)) path=\(field(record.path)) status=\(record.status) pool=\(field(record.pool)) "
             + "member=\(field(record.member)) upstream_ms=\(record.upstreamNanoseconds.map(milliseconds) ?? "-") "
             + "duration_ms=\(milliseconds(record.durationNanoseconds)) bytes=\(record.bytes)\n"
+    }
+
+    /// A value as logfmt writes it: bare when it is made of safe characters, else quoted and escaped.
+    static func value(_ text: String) -> String {
+        guard !text.isEmpty else { return "-" }
+        let bytes = Array(text.utf8)
+        let safe = bytes.allSatisfy { $0 > 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "\"")
+            && $0 != UInt8(ascii: "\\") }
+        if safe { return text }
+        var quoted: [UInt8] = [UInt8(ascii: "\"")]
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\""): quoted += Array("\\\"".utf8)
+            case UInt8(ascii: "\\"): quoted += Array("\\\\".utf8)
+            case UInt8(ascii: "\n"): quoted += Array("\\n".utf8)
+            case UInt8(ascii: "\r"): quoted += Array("\\r".utf8)
+            case UInt8(ascii: "\t"): quoted += Array("\\t".utf8)
+            case 0..<0x20, 0x7F:
+                let hex = Array("0123456789abcdef".utf8)
+                quoted += [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            default: quoted.append(byte)
+            }
+        }
+        quoted.append(UInt8(ascii: "\""))
+        return String(decoding: quoted, as: UTF8.self)
     }
 }

@@ -13,6 +13,8 @@ import TrustGatePKI
 /// - `trustgate_backend_certificate_not_after_seconds{pool, member, sha256}`: the notAfter (Unix time) of each
 ///   backend leaf certificate presented;
 /// - `trustgate_open_connections`: open client connections;
+/// - `trustgate_listener_accepts_paused_total{listener}`, `trustgate_listener_connections_refused_total{listener}`:
+///   a listener at its `max-connections`;
 /// - `trustgate_allowlist_stale`: 1 while the store cannot be read and the last allow-list read is enforced.
 ///
 /// Each labelled metric is made once and kept: the hot path takes one lock and an atomic add.
@@ -24,6 +26,8 @@ final class GatewayMetrics: Sendable {
     private let handshakes = NIOLockedValueBox<[Labels: CoreMetrics.Counter]>([:])
     private let certificates = NIOLockedValueBox<[Labels: CoreMetrics.Gauge]>([:])
     private let healthGauges = NIOLockedValueBox<[Labels: CoreMetrics.Gauge]>([:])
+    private let paused = NIOLockedValueBox<[Labels: CoreMetrics.Counter]>([:])
+    private let refused = NIOLockedValueBox<[Labels: CoreMetrics.Counter]>([:])
     private let openConnections: CoreMetrics.Gauge
     private let allowListStale: CoreMetrics.Gauge
 
@@ -91,6 +95,23 @@ final class GatewayMetrics: Sendable {
             CoreMetrics.Gauge(label: "trustgate_backend_healthy", dimensions: [("pool", pool), ("member", member)],
                               factory: factory)
         }.record(healthy ? 1 : 0)
+    }
+
+    /// `trustgate_listener_accepts_paused_total{listener}`: times a listener reached `max-connections` and stopped
+    /// accepting.
+    func acceptsPaused(listener: String) {
+        Self.metric(paused, Labels(pool: listener)) {
+            CoreMetrics.Counter(label: "trustgate_listener_accepts_paused_total", dimensions: [("listener", listener)],
+                                factory: factory)
+        }.increment()
+    }
+
+    /// `trustgate_listener_connections_refused_total{listener}`: connections closed at once, over `max-connections`.
+    func connectionRefused(listener: String) {
+        Self.metric(refused, Labels(pool: listener)) {
+            CoreMetrics.Counter(label: "trustgate_listener_connections_refused_total", dimensions: [("listener", listener)],
+                                factory: factory)
+        }.increment()
     }
 
     /// `trustgate_allowlist_stale`: 1 while the store cannot be read and the last allow-list read is enforced.

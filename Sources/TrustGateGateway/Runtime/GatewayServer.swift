@@ -43,6 +43,13 @@ public final class GatewayServer: Sendable {
         threads: Int? = nil
     ) async throws -> GatewayServer {
         let threads = threads ?? configuration.threads ?? System.coreCount
+        let needed = OpenFileLimit.needed(for: configuration)
+        let files = OpenFileLimit.raise(to: needed)
+        if files < needed {
+            logger.warning("the open-file limit is below what max-connections may need", metadata: [
+                "limit": "\(files)", "needed": "\(needed)",
+            ])
+        }
         let state = AllowListState(
             gateway: configuration.gateway, version: try store.version(gateway: configuration.gateway),
             entries: try store.entries(gateway: configuration.gateway)
@@ -224,6 +231,13 @@ public final class GatewayServer: Sendable {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptLimiter(
+                        limit: listener.maxConnections, listener: listener.name, metrics: environment.metrics
+                    ))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -23,8 +23,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// A request as the parser cuts it from the byte stream.
     enum RequestPart {
-        case head(HTTP1.Head, hasBody: Bool)
-        /// Body bytes as they arrived, chunked framing included.
+        case head(HTTP1.Request)
+        /// Body bytes as the backend gets them: as they arrived for a Content-Length body, in canonical chunked
+        /// framing for a chunked one.
         case body(ByteBuffer)
         case end
     }
@@ -61,7 +62,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The request in progress and where it goes.
     private struct Exchange {
         var id: Int
-        var head: HTTP1.Head
+        var request: HTTP1.Request
+        var head: HTTP1.Head { request.head }
         var router: Router
         var route: Router.Route
         var member: GatewayConfiguration.Member
@@ -105,6 +107,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Since when the connection waits for a request (idle, or a head begun), and since when a head is begun.
     private var waitingSince: NIODeadline?
     private var headBegunAt: NIODeadline?
+    /// The last read from the backend while its response streams (the read timeout runs from it).
+    private var lastUpstreamRead: NIODeadline?
+    /// Since when the client has not taken what was written to it (the send timeout runs from it).
+    private var unwritableSince: NIODeadline?
     /// From a request's head until its response has been written in full.
     private var responsePending = false
     /// Parts of requests the client pipelined behind the one in progress (RFC 9112 §9.3), in order.
@@ -116,10 +122,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var body: BodyReader?
     /// A request the parser refused: nothing more is read.
     private var refused = false
+    /// Bytes of a request head have arrived since the last complete one (a timed-out head then gets 408).
+    private var receivedPartialHead = false
     /// Whether the request in progress has a body (else its end follows its head at once).
     private var requestHasBody = false
     /// The request in progress, for the metrics and the access log.
-    private var currentHead: HTTP1.Head?
+    private var currentRequest: HTTP1.Request?
     private var currentPool = "-"
     private var requestStart = NIODeadline.uptimeNanoseconds(0)
     private var upstreamSentAt: NIODeadline?
@@ -143,11 +151,13 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         startWaiting(context: context)
     }
 
-    /// Waiting for the next request: the keep-alive and header timeouts run (one timer, re-armed lazily).
+    /// Waiting for the next request: the keep-alive and header timeouts run (one timer, re-armed lazily). For the
+    /// connection's first request the header timeout runs from the accept, as nginx's `client_header_timeout`
+    /// does: a client that connects and sends nothing (or never finishes its TLS handshake) is closed then.
     private func startWaiting(context: ChannelHandlerContext) {
         let now = NIODeadline.now()
         waitingSince = now
-        headBegunAt = nil
+        headBegunAt = exchangeCount == 0 ? now : nil
         let router = environment.routes.current
         let deadline = now + min(router.keepAliveTimeout, router.headerTimeout)
         if timer == nil || timerFiresAt > deadline { armTimer(at: deadline, eventLoop: context.eventLoop) }
@@ -186,19 +196,22 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if body == nil {
                     guard let bytes = try heads.take(&buffer) else {
                         if heads.isPartial, headBegunAt == nil { headBegunAt = .now() }
+                        if heads.isPartial { receivedPartialHead = true }
                         break
                     }
-                    let head = try HTTP1.parse(bytes, request: true)
-                    let framing = try HTTP1.requestFraming(head)
-                    deliver(.head(head, hasBody: framing != .none), context: context)
-                    if framing == .none {
-                        deliver(.end, context: context)
+                    let request = try HTTP1.Request(
+                        HTTP1.parse(bytes, request: true),
+                        allowEncodedSlashes: environment.routes.current.configuration.allowEncodedSlashes
+                    )
+                    deliver(.head(request), context: context)
+                    if request.framing.hasBody {
+                        body = BodyReader(request.framing, output: .reframe)
                     } else {
-                        body = BodyReader(framing)
+                        deliver(.end, context: context)
                     }
                 } else if var reader = body {
                     body = nil
-                    let done = try reader.read(&buffer, into: &slices)
+                    let done = try reader.read(&buffer, into: &slices, allocator: context.channel.allocator)
                     if !done { body = reader }
                     for slice in slices { deliver(.body(slice), context: context) }
                     slices.removeAll(keepingCapacity: true)
@@ -214,7 +227,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// under way, and closed, as nginx does.
     private func refuse(_ error: HTTP1.ParseError, context: ChannelHandlerContext) {
         refused = true
-        currentHead = nil
+        currentRequest = nil
         currentPool = "-"
         requestStart = .now()
         pipelined.removeAll()
@@ -222,13 +235,19 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         environment.logger.notice("refused a request", metadata: [
             "gateway": "\(environment.gateway)", "client": "\(clientAddress)", "detail": "\(error)",
         ])
-        if !responseStarted, !responsePending || isDiscarding {
+        if !responseStarted, !responsePending || isDiscarding || requestBeingForwarded {
+            // A body refused part-way: what the backend got of the request is cut off with its connection, which
+            // is never reused; the client is answered and closed.
+            closeUpstream()
+            exchange = nil
+            responseDeadline = nil
             keepAlive = false
             requestEnded = false
             state = .discarding
             let status = error.status
             respondError(code: status.code, reason: status.reason, category: "bad-request", log: nil)
         } else {
+            closeUpstream()
             context.close(promise: nil)
         }
     }
@@ -245,9 +264,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func handle(_ part: RequestPart, context: ChannelHandlerContext) {
         switch part {
-        case .head(let head, let hasBody):
-            requestHasBody = hasBody
-            begin(head, context: context)
+        case .head(let request):
+            requestHasBody = request.framing.hasBody
+            begin(request, context: context)
         case .body(let buffer):
             forward(buffer)
         case .end:
@@ -280,9 +299,17 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         if case .discarding = state { true } else { false }
     }
 
+    /// The request in progress is being sent to a backend (its body has not all arrived).
+    private var requestBeingForwarded: Bool {
+        switch state {
+        case .connecting, .forwarding: !requestEnded && pipelined.isEmpty
+        case .idle, .discarding: false
+        }
+    }
+
     private static func size(of part: RequestPart) -> Int {
         switch part {
-        case .head(let head, _): 256 + head.bytes.count + 32 * head.fields.count
+        case .head(let request): 256 + request.head.bytes.count + 32 * request.head.fields.count
         case .body(let buffer): buffer.readableBytes
         case .end: 16
         }
@@ -295,11 +322,13 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         if case .idle = state, requestEnded, !responseStarted { context?.close(promise: nil) }
     }
 
-    private func begin(_ head: HTTP1.Head, context: ChannelHandlerContext) {
+    private func begin(_ request: HTTP1.Request, context: ChannelHandlerContext) {
+        let head = request.head
         exchangeCount += 1
         waitingSince = nil
         headBegunAt = nil
-        currentHead = head
+        receivedPartialHead = false
+        currentRequest = request
         currentPool = "-"
         requestStart = .now()
         responsePending = true
@@ -311,26 +340,25 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         heldHead = nil
         closeUpstream()
         let router = environment.routes.current
-        let target = head.target
-        let site = router.site(on: environment.listener, host: head.fields.first { $0.kind == .host }.map { head.string($0.value) } ?? "")
+        // Routed by the normalized path, which is also the path the backend gets.
+        let path = request.target.path
+        let site = router.site(on: environment.listener, host: request.host)
         if let redirect = router.redirect(listener: site.name) {
             exchange = nil
             state = .discarding
-            respondRedirect(redirect, head: head, router: router)
+            respondRedirect(redirect, request: request, router: router)
             return
         }
-        guard let route = router.route(listener: site.name, path: target) else {
+        guard let route = router.route(listener: site.name, path: path) else {
             exchange = nil
             state = .discarding
-            respondError(code: 404, reason: "Not Found", category: "no-route", log: "no rule routes \(target)")
+            respondError(code: 404, reason: "Not Found", category: "no-route", log: "no rule routes \(path)")
             return
         }
         currentPool = route.pool.name
         // Expect: 100-continue is answered here, as nginx does: the gateway is ready for the body; the backend
         // gets the request without the expectation.
-        if head.minorVersion == 1, head.has(.expect),
-            head.values(.expect).contains(where: { $0.lowercased() == "100-continue" })
-        {
+        if request.expectsContinue {
             var interim = context.channel.allocator.buffer(capacity: 25)
             interim.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
             context.writeAndFlush(wrapOutboundOut(interim), promise: nil)
@@ -351,7 +379,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             respondError(code: 503, reason: "Service Unavailable", category: category,
                          log: "no member of pool \(route.pool.name) is allowed and reachable")
         case .member(let member):
-            var exchange = Exchange(id: exchangeCount, head: head, router: router, route: route, member: member)
+            var exchange = Exchange(id: exchangeCount, request: request, router: router, route: route, member: member)
             exchange.presentedAffinity = presentedAffinity
             self.exchange = exchange
             scheduleTimeout(exchange, context: context)
@@ -522,14 +550,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let head, let framing):
             responseDeadline = nil
             responseStarted = true
+            startReadTimeout(context: context)
             responseStatus = head.status
             responseBytes = 0
             upstreamAnsweredAt = .now()
             upstreamKeepAlive = head.isKeepAlive && framing != .untilClose
-            // A body that ends when the backend closes, or a chunked one an HTTP/1.0 client gets without its
-            // framing, has no length the client could see: the client connection closes after it.
-            let dechunked = framing == .chunked && requestMinorVersion == 0
-            if framing == .untilClose || dechunked { keepAlive = false }
+            // An HTTP/1.1 client gets a chunked or close-delimited body in canonical chunks; an HTTP/1.0 client
+            // gets the data alone, with no length it could see: its connection closes after it.
+            if requestMinorVersion == 0, framing == .chunked || framing == .untilClose { keepAlive = false }
             var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 64)
             let rewrite = exchange?.route.rewrite
             Self.writeClientHead(
@@ -543,6 +571,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             // Held until the first body bytes, which usually came in the same read: one write, one TLS record.
             heldHead = buffer
         case .body(let buffer):
+            lastUpstreamRead = .now()
             responseBytes += buffer.readableBytes
             if var head = heldHead {
                 heldHead = nil
@@ -562,6 +591,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             writeHeldHead(context: context)
             clientNeedsFlush = false
             responseStarted = false
+            lastUpstreamRead = nil
             if requestEnded {
                 state = .idle
                 releaseUpstream()
@@ -590,23 +620,38 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// The response head as the client gets it: HTTP/1.1 with the backend's status; its fields but the hop-by-hop
-    /// ones; no Transfer-Encoding when the body is de-chunked for an HTTP/1.0 client; with both Transfer-Encoding
-    /// and Content-Length, chunked framing wins and the length is not passed on (RFC 9112 §6.3: a reader
-    /// downstream must not see two framings); Connection as this client connection goes on.
+    /// ones and those its Connection field names; the framing written by the gateway for the body it sends
+    /// (``BodyReader``): the parsed Content-Length, or `Transfer-Encoding: chunked` for a chunked or
+    /// close-delimited body to an HTTP/1.1 client, nothing for the data alone to an HTTP/1.0 client; a response
+    /// without a body (to HEAD, 304) keeps the length it announced; Connection as this client connection goes on.
     static func writeClientHead(
         _ head: HTTP1.Head, framing: HTTP1.Framing, keepAlive: Bool, clientMinorVersion: Int, extraFields: String = "",
         dropping drop: ((HTTP1.Field) -> Bool)? = nil, into buffer: inout ByteBuffer
     ) {
-        let chunked = framing == .chunked
-        let dechunked = chunked && clientMinorVersion == 0
         buffer.writeStaticString("HTTP/1.1 ")
         buffer.writeBytes(head.bytes[head.first])
         buffer.writeStaticString(" ")
         buffer.writeBytes(head.bytes[head.second])
         buffer.writeStaticString("\r\n")
         head.writeFields(into: &buffer) {
-            $0.kind.isHopByHop || (dechunked && $0.kind == .transferEncoding) || (chunked && $0.kind == .contentLength)
-                || drop?($0) == true
+            $0.kind.isHopByHop || $0.kind == .transferEncoding || $0.kind == .contentLength || drop?($0) == true
+        }
+        switch framing {
+        case .length(let length):
+            buffer.writeStaticString("Content-Length: ")
+            buffer.writeString(String(length))
+            buffer.writeStaticString("\r\n")
+        case .chunked, .untilClose:
+            if clientMinorVersion == 1 { buffer.writeStaticString("Transfer-Encoding: chunked\r\n") }
+        case .none:
+            // To HEAD, or 304: the length the body would have, as the backend announced it (already validated).
+            if head.status != 204, head.status >= 200, let length = try? HTTP1.contentLength(head) {
+                buffer.writeStaticString("Content-Length: ")
+                buffer.writeString(String(length))
+                buffer.writeStaticString("\r\n")
+            } else if head.status != 204, head.status >= 200, head.has(.transferEncoding), clientMinorVersion == 1 {
+                buffer.writeStaticString("Transfer-Encoding: chunked\r\n")
+            }
         }
         buffer.writeString(extraFields)
         if !keepAlive {
@@ -681,9 +726,13 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     func upstreamProtocolError(_ error: HTTP1.ParseError, channel: Channel) {
         guard upstream?.channel === channel, let exchange else { return }
         closeUpstream()
-        if responseStarted {
-            context?.close(promise: nil)
+        if responseStarted, heldHead == nil {
+            context?.close(promise: nil)  // the client has part of the response: it must not take it as whole
         } else {
+            // Nothing of the response has gone to the client yet (its head waits for the first body bytes).
+            heldHead = nil
+            responseStarted = false
+            lastUpstreamRead = nil
             finish(code: 502, reason: "Bad Gateway", category: "bad-response",
                    log: "\(exchange.target) sent an invalid response: \(error)")
         }
@@ -698,13 +747,32 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// The client can take more: read the backend again.
+    /// The client can take more: read the backend again. While it cannot, the send timeout runs.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, let upstream, upstream.readPaused {
-            upstream.readPaused = false
-            setAutoRead(upstream.channel, true)
+        if context.channel.isWritable {
+            unwritableSince = nil
+            if let upstream, upstream.readPaused {
+                upstream.readPaused = false
+                setAutoRead(upstream.channel, true)
+                lastUpstreamRead = .now()
+            }
+        } else if unwritableSince == nil {
+            let now = NIODeadline.now()
+            unwritableSince = now
+            let deadline = now + environment.routes.current.sendTimeout
+            if timer == nil || timerFiresAt > deadline { armTimer(at: deadline, eventLoop: context.eventLoop) }
         }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// The response began: from now on each read from the backend must follow the last within the backend
+    /// settings' read timeout (nginx's `proxy_read_timeout`).
+    private func startReadTimeout(context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        lastUpstreamRead = now
+        guard let exchange else { return }
+        let deadline = now + .seconds(clamping: exchange.route.settings.readTimeout)
+        if timer == nil || timerFiresAt > deadline { armTimer(at: deadline, eventLoop: context.eventLoop) }
     }
 
     /// The backend can take more: read the client again.
@@ -802,6 +870,35 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         timer = nil
         let now = NIODeadline.now()
         var next: NIODeadline?
+        // A client that has taken nothing for the send timeout: closed (nginx's send_timeout).
+        if let since = unwritableSince, let context {
+            let deadline = since + environment.routes.current.sendTimeout
+            if deadline <= now {
+                environment.logger.notice("closing a client connection: it stopped reading", metadata: [
+                    "gateway": "\(environment.gateway)", "client": "\(clientAddress)",
+                ])
+                closeUpstream()
+                context.close(promise: nil)
+                return
+            }
+            next = deadline
+        }
+        // A backend that stalls in the middle of its response: both connections close (the client cannot be told
+        // otherwise once the response began), as nginx's proxy_read_timeout.
+        if let last = lastUpstreamRead, responseStarted, let exchange, let upstream, !upstream.readPaused, let context {
+            let deadline = last + .seconds(clamping: exchange.route.settings.readTimeout)
+            if deadline <= now {
+                environment.logger.warning("upstream failed", metadata: [
+                    "gateway": "\(environment.gateway)", "pool": "\(exchange.route.pool.name)",
+                    "member": "\(exchange.target)", "category": "\(ReasonCategory.timeout.rawValue)",
+                    "detail": "no data from \(exchange.target) within the read timeout of \(UpstreamConnector.seconds(exchange.route.settings.readTimeout)) once its response began",
+                ])
+                closeUpstream()
+                context.close(promise: nil)
+                return
+            }
+            next = min(next ?? deadline, deadline)
+        }
         if let deadline = responseDeadline, let exchange, !responseStarted {
             if deadline <= now {
                 responseDeadline = nil
@@ -819,7 +916,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             let deadline = headBegunAt.map { $0 + router.headerTimeout } ?? since + router.keepAliveTimeout
             if deadline <= now {
                 waitingSince = nil
-                if headBegunAt != nil {
+                if receivedPartialHead {
                     keepAlive = false
                     refused = true
                     respondError(code: 408, reason: "Request Timeout", category: ReasonCategory.timeout.rawValue, log: nil)
@@ -837,21 +934,15 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Expect and its own X-Forwarded-* (whose values the gateway's replace, X-Forwarded-For appended to);
     /// Host naming the backend; and the X-Forwarded-* set.
     private func upstreamHead(_ exchange: Exchange, context: ChannelHandlerContext) -> ByteBuffer {
-        let head = exchange.head
-        let originalHost = head.fields.first { $0.kind == .host }.map { head.string($0.value) } ?? ""
+        let request = exchange.request
+        let head = request.head
+        let originalHost = request.host
         let forwardedFor = head.has(.xForwardedFor) ? head.values(.xForwardedFor).joined(separator: ", ") + ", " : ""
 
         var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 256)
-        buffer.writeBytes(head.bytes[head.first])
-        buffer.writeStaticString(" ")
-        buffer.writeBytes(head.bytes[head.second])
-        buffer.writeStaticString(" HTTP/1.1\r\nHost: ")
-        buffer.writeString(exchange.route.settings.hostHeader(for: exchange.member))
-        buffer.writeStaticString("\r\n")
         let rewrite = exchange.route.rewrite
-        head.writeFields(into: &buffer) { field in
-            (field.kind != .other && field.kind != .transferEncoding && field.kind != .contentLength)
-                || (rewrite.map { Self.rewrites(head, field, set: $0.requestSet, remove: $0.requestRemove) } ?? false)
+        request.writeForwardedHead(host: exchange.route.settings.hostHeader(for: exchange.member), into: &buffer) { field in
+            rewrite.map { Self.rewrites(head, field, set: $0.requestSet, remove: $0.requestRemove) } ?? false
         }
         for field in rewrite?.requestSet ?? [] { buffer.writeString("\(field.name): \(field.value)\r\n") }
         buffer.writeStaticString("X-Forwarded-For: ")
@@ -911,12 +1002,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// A redirect rule's answer: the same host on the target listener's scheme and port, with the path and query
     /// unless the rule drops them (Azure's HTTP-to-HTTPS redirect).
-    private func respondRedirect(_ redirect: GatewayConfiguration.Redirect, head: HTTP1.Head, router: Router) {
+    private func respondRedirect(_ redirect: GatewayConfiguration.Redirect, request: HTTP1.Request, router: Router) {
         guard let context, let listener = router.configuration.listeners.first(where: { $0.name == redirect.listener }) else {
             return
         }
-        let hostField = head.fields.first { $0.kind == .host }.map { head.string($0.value) } ?? ""
-        var host = Router.hostWithoutPort(hostField)
+        var host = Router.hostWithoutPort(request.host)
         if host.isEmpty { host = listener.hostNames.first { !$0.hasPrefix("*.") } ?? listener.address }
         guard host.utf8.allSatisfy({ HTTP1.isTokenByte($0) || $0 == UInt8(ascii: ":") }) else {
             respondError(code: 400, reason: "Bad Request", category: "bad-request", log: nil)
@@ -925,9 +1015,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         let port = environment.boundPorts.port(of: listener.name) ?? listener.port
         let shown = host.contains(":") ? "[\(host)]" : host
         let authority = port == (listener.scheme == .https ? 443 : 80) ? shown : "\(shown):\(port)"
-        let parts = head.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let path = redirect.includePath ? String(parts.first ?? "/") : "/"
-        let query = redirect.includeQuery && parts.count > 1 ? "?" + parts[1] : ""
+        let path = redirect.includePath && request.target.form != .asterisk ? request.target.path : "/"
+        let query = redirect.includeQuery ? request.target.query.map { "?" + $0 } ?? "" : ""
         let location = "\(listener.scheme.rawValue)://\(authority)\(path.hasPrefix("/") ? path : "/" + path)\(query)"
         let reasons = [301: "Moved Permanently", 302: "Found", 303: "See Other", 307: "Temporary Redirect", 308: "Permanent Redirect"]
         account(status: redirect.status, bodyBytes: 0)
@@ -941,17 +1030,16 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         let duration = (now - requestStart).nanoseconds
         environment.metrics.requestAnswered(pool: currentPool, status: status, nanoseconds: duration)
         if let accessLog = environment.accessLog {
-            let head = currentHead
+            let request = currentRequest
             let upstream = upstreamSentAt.flatMap { sent in upstreamAnsweredAt.map { ($0 - sent).nanoseconds } }
             accessLog.log(AccessLog.Record(
-                time: Date(), client: clientAddress,
-                host: head.flatMap { head in head.fields.first { $0.kind == .host }.map { head.string($0.value) } } ?? "",
-                method: head?.method ?? "", path: head?.target ?? "", status: status, pool: currentPool,
+                time: Date(), client: clientAddress, host: request?.host ?? "",
+                method: request?.head.method ?? "", path: request?.target.originForm ?? "", status: status, pool: currentPool,
                 member: exchange?.target ?? "-", upstreamNanoseconds: upstream, durationNanoseconds: duration,
                 bytes: bodyBytes
             ))
         }
-        currentHead = nil
+        currentRequest = nil
         upstreamSentAt = nil
         upstreamAnsweredAt = nil
     }
@@ -982,6 +1070,7 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
     /// Whether a response is awaited, and how to read it.
     private var awaiting = false
     private var toHEAD = false
+    /// The client speaks HTTP/1.0: a chunked or close-delimited body goes to it as data alone.
     private var dechunk = false
 
     /// A request has been sent: its response is read next.
@@ -1006,17 +1095,17 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
                     if head.status == 101 { throw HTTP1.ParseError.malformed("101 Switching Protocols") }
                     if head.status < 200 { continue }  // 100 Continue, 103 Early Hints: not relayed
                     framing = try HTTP1.responseFraming(head, toHEAD: toHEAD)
-                    if framing == .none {
+                    if framing.hasBody {
+                        body = BodyReader(framing, output: dechunk ? .dechunk : framing == .untilClose ? .reframe : .relay)
+                        owner.upstreamResponse(.head(head, framing))
+                    } else {
                         awaiting = false
                         owner.upstreamResponse(.head(head, framing))
                         owner.upstreamResponse(.end)
-                    } else {
-                        body = BodyReader(framing, dechunk: dechunk)
-                        owner.upstreamResponse(.head(head, framing))
                     }
                 } else if var reader = body {
                     body = nil
-                    let done = try reader.read(&buffer, into: &slices)
+                    let done = try reader.read(&buffer, into: &slices, allocator: context.channel.allocator)
                     if !done { body = reader }
                     for slice in slices { owner.upstreamResponse(.body(slice)) }
                     slices.removeAll(keepingCapacity: true)
@@ -1035,10 +1124,11 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // A body that runs until the backend closes ends here.
-        if body != nil, framing == .untilClose, let owner {
+        // A body that runs until the backend closes ends here (with the last chunk when it went as chunks).
+        if let reader = body, framing == .untilClose, let owner {
             body = nil
             awaiting = false
+            if let last = reader.finish(allocator: context.channel.allocator) { owner.upstreamResponse(.body(last)) }
             owner.upstreamResponse(.end)
         }
         let owner = self.owner

@@ -53,6 +53,7 @@ final class Router: Sendable {
     /// `client-timeouts`, as timer amounts (read on every keep-alive request: no configuration copy).
     let keepAliveTimeout: TimeAmount
     let headerTimeout: TimeAmount
+    let sendTimeout: TimeAmount
 
     init(configuration: GatewayConfiguration, failTimeout: TimeAmount = .seconds(10), health: HealthMonitor? = nil) {
         self.configuration = configuration
@@ -60,6 +61,7 @@ final class Router: Sendable {
         self.health = health
         keepAliveTimeout = .seconds(clamping: configuration.clientKeepAliveTimeout)
         headerTimeout = .seconds(clamping: configuration.clientHeaderTimeout)
+        sendTimeout = .seconds(clamping: configuration.sendTimeout)
         var sites: [String: [GatewayConfiguration.Listener]] = [:]
         for listener in configuration.listeners {
             sites[listener.name] = listener.port == 0
