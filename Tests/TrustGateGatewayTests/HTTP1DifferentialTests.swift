@@ -3,6 +3,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import Testing
+import TrustGateTesting
 @testable import TrustGateGateway
 
 /// The gateway's reader against NIOHTTP1's decoder (llhttp, the parser of Node and many backends), on mutated
@@ -89,17 +90,6 @@ struct HTTP1DifferentialTests {
         return (messages, failure)
     }
 
-    /// A small deterministic generator (xorshift), so a failure can be replayed.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            return state
-        }
-    }
-
     static let seeds = [
         "GET /a?b=1 HTTP/1.1\r\nHost: a.test\r\nAccept: */*\r\n\r\n",
         "POST /p HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\nhelloGET /next HTTP/1.1\r\nHost: b\r\n\r\n",
@@ -111,7 +101,7 @@ struct HTTP1DifferentialTests {
 
     @Test("4,000 mutated requests: whatever the gateway accepts, llhttp reads alike; what it forwards, llhttp reads as one request")
     func differential() {
-        var generator = Generator(state: 0x2545_F491_4F6C_DD1D)
+        var generator = XorShift(seed: 0x2545_F491_4F6C_DD1D)
         let alphabet = Array("\r\n :;,-/0123456789aAfFxX\t\"=?%.\u{0}\u{7F}".utf8) + [0x80, 0xFF]
         let started = Date()
         var compared = 0

@@ -1,24 +1,13 @@
 import NIOCore
 import Testing
+import TrustGateTesting
 @testable import TrustGateGateway
 
 @Suite("HTTP/1.1 parser on hostile bytes: a refusal or a result, never a crash")
 struct HTTP1FuzzTests {
-    /// A small deterministic generator (xorshift), so a failure can be replayed.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            return state
-        }
-        mutating func byte(from alphabet: [UInt8]) -> UInt8 { alphabet[Int(next() % UInt64(alphabet.count))] }
-    }
-
     @Test("20,000 mutated heads and chunked bodies, fed in random splits")
     func hostileBytes() {
-        var generator = Generator(state: 0x9E37_79B9_7F4A_7C15)
+        var generator = XorShift(seed: 0x9E37_79B9_7F4A_7C15)
         let seeds = [
             "GET /a?b=1 HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc",
             "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: 1\r\n\r\n",
@@ -32,8 +21,8 @@ struct HTTP1FuzzTests {
             for _ in 0..<(1 + Int(generator.next() % 6)) where !bytes.isEmpty {
                 let index = Int(generator.next() % UInt64(bytes.count))
                 switch generator.next() % 3 {
-                case 0: bytes[index] = generator.byte(from: alphabet)
-                case 1: bytes.insert(generator.byte(from: alphabet), at: index)
+                case 0: bytes[index] = generator.element(of: alphabet)
+                case 1: bytes.insert(generator.element(of: alphabet), at: index)
                 default: bytes.remove(at: index)
                 }
             }

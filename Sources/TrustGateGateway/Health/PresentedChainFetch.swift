@@ -23,14 +23,7 @@ public enum PresentedChainFetch: Sendable {
         }
         let box = UpstreamVerdictBox()
         let tls = UpstreamConnector.TLSRequest(serverName: serverName, sessionKey: "", identity: nil) { evidence in
-            switch evidence.chain {
-            case .refused(let problem):
-                box.verdict = TrustVerdict(chain: [], problems: [problem])
-                return Judgement(presented: [], admission: nil)
-            case .chain(let presented):
-                box.presented = presented
-                return Judgement(presented: presented, admission: UpstreamAdmission(generation: 0, validUntil: .distantFuture))
-            }
+            await box.judge(evidence) { _ in UpstreamAdmission(generation: 0, validUntil: .distantFuture) }
         }
         let opened = connector.open(
             host: host, port: port, timeout: timeout, tls: tls, box: box, eventLoop: group.next()

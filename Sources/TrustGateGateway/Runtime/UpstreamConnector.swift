@@ -81,20 +81,12 @@ final class UpstreamConnector: Sendable {
             sessionKey: "\(member.host):\(settings.port(for: member))\u{0}\(hostName)\u{0}\(settings.trust)\u{0}\(settings.clientCertificate.map { "\($0)" } ?? "")",
             identity: settings.clientCertificate == nil ? nil : identities.withLockedValue { $0[settings.name] },
             judge: { evidence in
-                switch evidence.chain {
-                case .refused(let problem):
-                    box.verdict = TrustVerdict(chain: [], problems: [problem])
-                    return Judgement(presented: [], admission: nil)
-                case .chain(let presented):
-                    box.presented = presented
+                await box.judge(evidence) { presented in
                     let (verdict, generation) = await state.versionedVerdict(
                         for: presented, hostName: hostName, mode: settings.trust
                     )
                     box.verdict = verdict
-                    return Judgement(
-                        presented: presented,
-                        admission: verdict.isTrusted ? UpstreamAdmission(generation: generation, verdict: verdict) : nil
-                    )
+                    return verdict.isTrusted ? UpstreamAdmission(generation: generation, verdict: verdict) : nil
                 }
             }
         ) : nil

@@ -23,4 +23,19 @@ final class UpstreamVerdictBox: Sendable {
         get { chain.withLockedValue { $0 } }
         set { chain.withLockedValue { $0 = newValue } }
     }
+
+    /// Judges one handshake: builds the judged chain from `evidence` (a chain that cannot be built is the
+    /// verdict, a refusal), then asks `admit` about a chain that could be.
+    func judge(
+        _ evidence: PresentedEvidence, admit: @Sendable ([ParsedCertificate]) async -> UpstreamAdmission?
+    ) async -> Judgement {
+        switch evidence.chain {
+        case .refused(let problem):
+            verdict = TrustVerdict(chain: [], problems: [problem])
+            return Judgement(presented: [], admission: nil)
+        case .chain(let presented):
+            self.presented = presented
+            return Judgement(presented: presented, admission: await admit(presented))
+        }
+    }
 }
