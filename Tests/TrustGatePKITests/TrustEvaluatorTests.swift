@@ -135,7 +135,8 @@ struct TrustEvaluatorTests {
                                             permittedIPRanges: [], excludedIPRanges: [ASN1OctetString(contentBytes: [10, 0, 0, 0, 255, 0, 0, 0])])
         let root = try CustomCertificate("Constrained Root", ca: true, nameConstraints: permitted)
         func leaf(_ names: [GeneralName]) throws -> ParsedCertificate {
-            try CustomCertificate("leaf", issuer: root, ca: false, sans: names).certificate
+            guard case .dnsName(let first) = names.first else { throw PKIError.invalidRequest("a DNS name first") }
+            return try CustomCertificate(first, issuer: root, ca: false, sans: names).certificate
         }
         let inside = await verdict([try leaf([.dnsName("api.internal.test")])], roots: [root.certificate], host: "api.internal.test")
         #expect(inside.isTrusted, "\(inside.detail)")

@@ -53,8 +53,9 @@ struct TBSFields {
         self = fields
     }
 
-    /// The largest serial number RFC 5280 §4.1.2.2 lets a CA write is 20 octets; its DER may need a 21st, the
-    /// sign octet. Anything longer is refused before it is stored or printed.
+    /// The largest serial number RFC 5280 §4.1.2.2 lets a CA write is 20 octets (their magnitude, as kept here:
+    /// the sign octet is dropped, a negative serial does not parse). One more is still read, to be reported as a
+    /// profile violation; anything longer is refused before it is stored or printed.
     static let maximumSerialOctets = 21
 
     private init(tbsNode: ASN1Node) throws {

@@ -3,15 +3,19 @@ import X509
 /// Server identity checks (RFC 6125 §6 as the CA/Browser Forum baseline requirements narrow it).
 ///
 /// - DNS and IP SANs are checked first; the subject CN is consulted only when the certificate has no DNS or IP
-///   SAN at all (a legacy certificate), and then only for an exact DNS match.
+///   SAN at all (a legacy certificate), only when the caller allows it (the compatible profile), and then only for
+///   an exact DNS match.
 /// - A wildcard matches only as the whole left-most label (`*.example.test`), covers exactly one label, never a
 ///   partial label (`f*.example.test`), and never directly under a public suffix or a single label (`*.test`,
 ///   `*.co.uk`).
 /// - An IP address matches only an IP SAN, byte for byte; a DNS SAN never matches an IP address.
 /// - Comparison is ASCII case-insensitive; one trailing dot is ignored.
 public enum HostnameMatcher {
-    /// Whether `certificate` is valid for `identity`.
-    public static func matches(_ certificate: ParsedCertificate, _ identity: ServerIdentity) -> Bool {
+    /// Whether `certificate` is valid for `identity`; with `commonNameFallback` false (the strict profile), its SANs
+    /// alone decide, else a certificate without DNS or IP SANs is matched by its CN.
+    public static func matches(
+        _ certificate: ParsedCertificate, _ identity: ServerIdentity, commonNameFallback: Bool = true
+    ) -> Bool {
         let names = certificate.subjectAlternativeNames
         let hasIdentitySAN = names.contains { name in
             if case .dnsName = name { return true }
@@ -32,7 +36,7 @@ public enum HostnameMatcher {
                     return false
                 }
             }
-            return certificate.commonNames.contains { normalised($0) == host }
+            return commonNameFallback && certificate.commonNames.contains { normalised($0) == host }
         }
     }
 

@@ -13,8 +13,10 @@ struct NameConstraintBudget {
     mutating func spend(on path: [ParsedCertificate]) -> TrustProblem? {
         var namesBelow = 0
         for certificate in path {
-            if let constraints = try? certificate.extensions.nameConstraints {
-                let subtrees = Self.count(constraints)
+            if let ext = certificate.extensions[oid: .X509ExtensionID.nameConstraints],
+                let constraints = try? NameConstraintsCheck.Subtrees(ext.value)
+            {
+                let subtrees = constraints.permitted.count + constraints.excluded.count
                 let (product, overflow) = subtrees.multipliedReportingOverflow(by: namesBelow)
                 let (total, overflowAgain) = spent.addingReportingOverflow(product)
                 guard !overflow, !overflowAgain, total <= Self.maximumComparisons else {
@@ -26,13 +28,10 @@ struct NameConstraintBudget {
                 }
                 spent = total
             }
-            // The subject's name counts once (a DN or its e-mail address), each SAN once.
-            namesBelow += 1 + certificate.subjectAlternativeNames.count
+            // Every name the constraints look at: the subject, its e-mail addresses, each SAN (valid or not).
+            let names = CertificateNames(certificate)
+            namesBelow += names.all.count + names.invalid.count
         }
         return nil
-    }
-
-    private static func count(_ constraints: NameConstraints) -> Int {
-        constraints.permittedSubtrees.count + constraints.excludedSubtrees.count
     }
 }

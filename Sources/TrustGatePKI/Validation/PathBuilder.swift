@@ -73,9 +73,11 @@ struct PathBuilder {
             }
             if roots.contains(candidate) {
                 paths.append(path + [candidate])
-            } else if candidate.isSelfIssued {
+            } else if candidate.isSelfIssued, signs(candidate, candidate) {
                 record(path + [candidate], .untrustedRoot(candidate))
             } else {
+                // An intermediate, or a self-issued CA certificate signed by another key (a key rollover): its
+                // issuer is searched in turn.
                 extend(path + [candidate])
             }
         }

@@ -20,6 +20,9 @@ public enum ReasonCategory: String, CaseIterable, Sendable, Codable {
     /// The input is over a work bound: too many presented certificates or bytes, too many candidate issuers or
     /// signature checks, too many name-constraint comparisons.
     case tooComplex = "too-complex"
+    /// A certificate breaks a rule of the RFC 5280 certificate profile or, under the `strict` verification profile,
+    /// of the CA/Browser Forum's server-certificate profile.
+    case profileViolation = "profile-violation"
     case handshakeFailed = "handshake-failed"
     case unreachable
     case timeout

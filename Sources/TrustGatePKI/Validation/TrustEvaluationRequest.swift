@@ -18,8 +18,10 @@ public struct TrustEvaluationRequest: Sendable {
     public var maximumIntermediates: Int
     /// serverAuth or clientAuth.
     public var purpose: CertificatePurpose
-    /// A further swift-certificates `VerifierPolicy` every path must meet (an allow-list's pins, say).
+    /// A further check every path must pass (an allow-list's pins, say).
     public var additionalPolicy: AdditionalPolicy?
+    /// How strictly paths are judged.
+    public var profile: VerificationProfile
 
     public init(
         presented: [ParsedCertificate],
@@ -29,7 +31,8 @@ public struct TrustEvaluationRequest: Sendable {
         time: Date = Date(),
         maximumIntermediates: Int = 8,
         purpose: CertificatePurpose = .server,
-        additionalPolicy: AdditionalPolicy? = nil
+        additionalPolicy: AdditionalPolicy? = nil,
+        profile: VerificationProfile = .strict
     ) {
         self.presented = presented
         self.roots = roots
@@ -39,21 +42,20 @@ public struct TrustEvaluationRequest: Sendable {
         self.maximumIntermediates = maximumIntermediates
         self.purpose = purpose
         self.additionalPolicy = additionalPolicy
+        self.profile = profile
     }
 }
 
-/// A swift-certificates `VerifierPolicy` added to the evaluator's own, for layers above PKI (the allow-list).
-/// Its failures are reported under `category`; a reason written as `"<category>: detail"` picks its category.
+/// A check added to the evaluator's own, for layers above PKI (the allow-list's SPKI pins): given a path that
+/// passed path building, the problem it has, if any.
 public struct AdditionalPolicy: Sendable {
     /// What distinguishes this policy's configuration from another's, for the verdict cache.
     public let identity: [UInt8]
-    public let category: ReasonCategory
-    let make: @Sendable () -> AnyPolicy
+    let check: @Sendable ([ParsedCertificate]) -> TrustProblem?
 
-    public init(identity: [UInt8], category: ReasonCategory, make: @escaping @Sendable () -> AnyPolicy) {
+    public init(identity: [UInt8], check: @escaping @Sendable ([ParsedCertificate]) -> TrustProblem?) {
         self.identity = identity
-        self.category = category
-        self.make = make
+        self.check = check
     }
 }
 

@@ -7,12 +7,20 @@ public struct TrustProblem: Hashable, Sendable, Codable, CustomStringConvertible
     public var subject: String?
     /// Its SHA-256 fingerprint (hex).
     public var sha256: String?
+    /// For `profile-violation`: the rule broken (``ProfileRule``'s name, e.g. `cn-not-in-san`).
+    public var rule: String?
 
-    public init(_ category: ReasonCategory, _ detail: String, certificate: ParsedCertificate? = nil) {
+    public init(_ category: ReasonCategory, _ detail: String, certificate: ParsedCertificate? = nil, rule: ProfileRule? = nil) {
         self.category = category
         self.detail = detail
         subject = certificate?.subject.description
         sha256 = certificate?.sha256.hexString
+        self.rule = rule?.rawValue
+    }
+
+    /// A rule of the certificate profiles, with its reference in the detail.
+    static func violation(_ rule: ProfileRule, _ detail: String, certificate: ParsedCertificate) -> TrustProblem {
+        TrustProblem(.profileViolation, "\(detail) (\(rule.reference))", certificate: certificate, rule: rule)
     }
 
     public var description: String { "\(category.rawValue): \(detail)" }
@@ -21,7 +29,7 @@ public struct TrustProblem: Hashable, Sendable, Codable, CustomStringConvertible
     static let fixOrder: [ReasonCategory] = [
         .malformed, .tooComplex, .leafNotFirst, .incompleteChain, .untrustedRoot, .notWellKnownCA, .badSignature, .notACA,
         .pathLengthExceeded, .nameConstraintViolation, .expired, .notYetValid, .hostnameMismatch, .badKeyUsage,
-        .weakKey, .notAllowlisted,
+        .profileViolation, .weakKey, .notAllowlisted,
     ]
 
     static func rank(_ category: ReasonCategory) -> Int {

@@ -5,6 +5,8 @@ public struct TrustVerdict: Hashable, Sendable {
     public var chain: [ParsedCertificate]
     /// Empty when trusted; otherwise every problem found, the one to fix first at the front.
     public var problems: [TrustProblem]
+    /// What else the user may do, when there is something: e.g. that the `compatible` profile accepts the chain.
+    public var hint: String?
 
     public init(chain: [ParsedCertificate], problems: [TrustProblem]) {
         self.chain = chain

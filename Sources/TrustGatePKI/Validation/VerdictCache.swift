@@ -55,6 +55,7 @@ public final class VerdictCache: Sendable {
         hasher.update(data: Array(request.purpose.rawValue.utf8) + [0])
         withUnsafeBytes(of: Int64(request.maximumIntermediates)) { hasher.update(bufferPointer: $0) }
         hasher.update(data: request.additionalPolicy?.identity ?? [])
+        hasher.update(data: Array(request.profile.rawValue.utf8))
         return Array(hasher.finalize())
     }
 
