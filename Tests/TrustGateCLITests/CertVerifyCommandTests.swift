@@ -108,4 +108,38 @@ struct CertVerifyCommandTests {
             #expect(cnLint.status == 1 && cnLint.stdout.contains("[cn-only]"), "\(cnLint)")
         }
     }
+
+    @Test("lint: a server-profile rule is named with its reference, the profile that accepts it, and how to reissue")
+    func lintProfileRules() async throws {
+        try await withTestPKI { dir in
+            // A self-signed leaf with a SAN but no extendedKeyUsage, and a CN that is not among its SANs.
+            let made = try ProcessRunner.run("openssl", ["req", "-x509", "-nodes", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-subj", "/CN=legacy.test", "-keyout", "/dev/null", "-days", "90",
+                "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "subjectAltName=DNS:other.test",
+                "-out", dir.file("no-eku.pem")])
+            try #require(made.status == 0)
+            let lint = try TrustGateBinary.run(["cert", "lint", "no-eku.pem", "--json"], in: dir.path)
+            #expect(lint.status == 1, "\(lint)")
+            let findings = try #require(
+                (try JSONSerialization.jsonObject(with: Data(lint.stdout.utf8)) as? [String: Any])?["findings"]
+                    as? [[String: Any]])
+            let noEKU = try #require(findings.first { $0["check"] as? String == "leaf-no-eku" }, "\(lint)")
+            let message = noEKU["message"] as? String ?? ""
+            #expect(message.contains("CA/B BR §7.1.2.7.10") && message.contains("compatible accepts it"), "\(message)")
+            #expect(message.contains("Reissue: trustgate cert create other.test --profile leaf"), "\(message)")
+            #expect(findings.contains { $0["check"] as? String == "cn-not-in-san" }, "\(lint)")
+            // cert verify refuses it under strict (the default) and accepts it under compatible.
+            let verify = try TrustGateBinary.run(["cert", "verify", "no-eku.pem", "--roots", "no-eku.pem",
+                                                  "--hostname", "other.test"], in: dir.path)
+            #expect(verify.status != 0 && verify.stdout.contains("profile-violation"), "\(verify)")
+            let compatible = try TrustGateBinary.run(["cert", "verify", "no-eku.pem", "--roots", "no-eku.pem",
+                                                      "--hostname", "other.test", "--profile", "compatible"],
+                                                     in: dir.path)
+            #expect(compatible.status == 0, "\(compatible)")
+            // Rules about leaves do not apply to a file holding only CAs.
+            let root = try TrustGateBinary.run(["cert", "lint", "root-ca.pem", "--json"], in: dir.path)
+            #expect(!root.stdout.contains("\"leaf-"), "\(root)")
+            #expect(!root.stdout.contains("cn-not-in-san") && !root.stdout.contains("\"no-san"), "\(root)")
+        }
+    }
 }

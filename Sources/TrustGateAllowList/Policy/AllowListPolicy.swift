@@ -41,17 +41,17 @@ public struct AllowListPolicy: Sendable {
         expiries.first { $0 >= time }.map { $0.addingTimeInterval(0.001) }
     }
 
-    /// The verdict for `presented`, for `identity`, under `mode`.
+    /// The verdict for `presented`, for `identity`, under `mode`, judged under `profile`.
     public func evaluate(
         presented: [ParsedCertificate], identity: ServerIdentity?, mode: TrustMode? = nil, time: Date = Date(),
-        evaluator: TrustEvaluator = TrustEvaluator(), cache: VerdictCache? = nil,
+        profile: VerificationProfile = .strict, evaluator: TrustEvaluator = TrustEvaluator(), cache: VerdictCache? = nil,
         wellKnown: @autoclosure () throws -> TrustAnchors = try TrustAnchors.system()
     ) async -> TrustVerdict {
         switch mode {
         case .pinned:
-            return await pinnedVerdict(presented, identity: identity, time: time, evaluator: evaluator, cache: cache)
+            return await pinnedVerdict(presented, identity: identity, time: time, profile: profile, evaluator: evaluator, cache: cache)
         case .trustedRoot:
-            return await rootVerdict(presented, identity: identity, time: time, evaluator: evaluator, cache: cache)
+            return await rootVerdict(presented, identity: identity, time: time, profile: profile, evaluator: evaluator, cache: cache)
         case .wellKnownCA:
             let anchors: TrustAnchors
             do {
@@ -59,12 +59,14 @@ public struct AllowListPolicy: Sendable {
             } catch {
                 return TrustVerdict(chain: presented, problems: [TrustProblem(.notWellKnownCA, "\(error)")])
             }
-            let request = TrustEvaluationRequest(presented: presented, roots: anchors, identity: identity, time: time)
+            let request = TrustEvaluationRequest(
+                presented: presented, roots: anchors, identity: identity, time: time, profile: profile
+            )
             return await Self.evaluate(request, evaluator: evaluator, cache: cache)
         case nil:
-            let pinned = await pinnedVerdict(presented, identity: identity, time: time, evaluator: evaluator, cache: cache)
+            let pinned = await pinnedVerdict(presented, identity: identity, time: time, profile: profile, evaluator: evaluator, cache: cache)
             if pinned.isTrusted { return pinned }
-            let rooted = await rootVerdict(presented, identity: identity, time: time, evaluator: evaluator, cache: cache)
+            let rooted = await rootVerdict(presented, identity: identity, time: time, profile: profile, evaluator: evaluator, cache: cache)
             if rooted.isTrusted || roots.certificates.isEmpty == false { return rooted }
             return pinned
         }
@@ -72,8 +74,8 @@ public struct AllowListPolicy: Sendable {
 
     /// Pinned-certificate and SPKI-pin matching, as the type's documentation says.
     func pinnedVerdict(
-        _ presented: [ParsedCertificate], identity: ServerIdentity?, time: Date, evaluator: TrustEvaluator,
-        cache: VerdictCache?
+        _ presented: [ParsedCertificate], identity: ServerIdentity?, time: Date, profile: VerificationProfile,
+        evaluator: TrustEvaluator, cache: VerdictCache?
     ) async -> TrustVerdict {
         guard let leaf = presented.first else {
             return TrustVerdict(chain: [], problems: [TrustProblem(.malformed, "the backend presented no certificate")])
@@ -96,7 +98,9 @@ public struct AllowListPolicy: Sendable {
         guard !anchors.isEmpty else {
             return TrustVerdict(chain: presented, problems: [notAllowlisted(leaf)])
         }
-        let request = TrustEvaluationRequest(presented: presented, roots: TrustAnchors(anchors), identity: identity, time: time)
+        let request = TrustEvaluationRequest(
+            presented: presented, roots: TrustAnchors(anchors), identity: identity, time: time, profile: profile
+        )
         let verdict = await Self.evaluate(request, evaluator: evaluator, cache: cache)
         guard !verdict.isTrusted else { return verdict }
         switch verdict.category {
@@ -112,8 +116,8 @@ public struct AllowListPolicy: Sendable {
     }
 
     private func rootVerdict(
-        _ presented: [ParsedCertificate], identity: ServerIdentity?, time: Date, evaluator: TrustEvaluator,
-        cache: VerdictCache?
+        _ presented: [ParsedCertificate], identity: ServerIdentity?, time: Date, profile: VerificationProfile,
+        evaluator: TrustEvaluator, cache: VerdictCache?
     ) async -> TrustVerdict {
         guard let leaf = presented.first else {
             return TrustVerdict(chain: [], problems: [TrustProblem(.malformed, "the backend presented no certificate")])
@@ -126,7 +130,7 @@ public struct AllowListPolicy: Sendable {
         }
         let request = TrustEvaluationRequest(
             presented: presented, roots: roots, identity: identity, time: time,
-            additionalPolicy: SPKIPinPolicy.additional(gateway: gateway, entries: entries)
+            additionalPolicy: SPKIPinPolicy.additional(gateway: gateway, entries: entries), profile: profile
         )
         return await Self.evaluate(request, evaluator: evaluator, cache: cache)
     }

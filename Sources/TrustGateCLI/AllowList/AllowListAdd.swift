@@ -9,19 +9,19 @@ extension AllowListCommand {
             commandName: "add",
             abstract: "Register a certificate with a gateway.",
             discussion: """
-                FILE is PEM, DER, a Base64 or DER .cer, or a PFX. The kind is detected unless --as says: a \\
-                self-signed CA is a trusted root, anything else is pinned; --as spki-pin pins the key of the \\
-                file's leaf. Refused (exit 1), with the reason and what to do: a file holding a private key (only \\
-                the public certificate is needed), a leaf or an intermediate as a trusted root, an expired \\
+                FILE is PEM, DER, a Base64 or DER .cer, or a PFX. The kind is detected unless --as says: a \
+                self-signed CA is a trusted root, anything else is pinned; --as spki-pin pins the key of the \
+                file's leaf. Refused (exit 1), with the reason and what to do: a file holding a private key (only \
+                the public certificate is needed), a leaf or an intermediate as a trusted root, an expired \
                 certificate (unless --allow-expired), and a certificate the gateway already has.
 
-                What an entry matches (the gateway, backend-health and allowlist check agree): a pinned \\
-                certificate matches only the backend's leaf, the certificate whose key signed the handshake, byte \\
-                for byte. An SPKI pin of a leaf's key (or its staged --next-pin) matches only that leaf. An SPKI \\
-                pin of a CA's key (an intermediate or a root) matches only when the path from the leaf up to that \\
-                CA's certificate, presented by the backend or stored with the entry, is verified: every signature, \\
-                CA constraints, validity and key usage, and the expected host name, as HPKP required. A trusted \\
-                root matches a chain that validates to it for the expected host name. --expires is enforced at \\
+                What an entry matches (the gateway, backend-health and allowlist check agree): a pinned \
+                certificate matches only the backend's leaf, the certificate whose key signed the handshake, byte \
+                for byte. An SPKI pin of a leaf's key (or its staged --next-pin) matches only that leaf. An SPKI \
+                pin of a CA's key (an intermediate or a root) matches only when the path from the leaf up to that \
+                CA's certificate, presented by the backend or stored with the entry, is verified: every signature, \
+                CA constraints, validity and key usage, and the expected host name, as HPKP required. A trusted \
+                root matches a chain that validates to it for the expected host name. --expires is enforced at \
                 every handshake: an expired entry stops matching at once, with no store change.
 
                 EXAMPLES:

@@ -10,7 +10,7 @@ extension AllowListCommand {
             commandName: "remove",
             abstract: "Remove an entry from a gateway's allow-list.",
             discussion: """
-                SELECTOR is the entry's name, certificate SHA-256 or SPKI SHA-256 (hex or sha256/BASE64). A running \\
+                SELECTOR is the entry's name, certificate SHA-256 or SPKI SHA-256 (hex or sha256/BASE64). A running \
                 gateway stops accepting the backend within a second and closes its pooled connections to it.
 
                 EXAMPLES:
@@ -42,8 +42,8 @@ extension AllowListCommand {
             commandName: "export",
             abstract: "Export a gateway's allow-list as a JSON document carrying the certificates.",
             discussion: """
-                The document ({"format": "trustgate-allowlist/1", "gateway", "exportedAt", "entries": [{"name", \\
-                "kind", "certificate" (PEM), "spkiSha256", "nextSpkiSha256", "expiresAt"}]}) is what `allowlist \\
+                The document ({"format": "trustgate-allowlist/1", "gateway", "exportedAt", "entries": [{"name", \
+                "kind", "certificate" (PEM), "spkiSha256", "nextSpkiSha256", "expiresAt"}]}) is what `allowlist \
                 import` reads, on this store or another.
 
                 EXAMPLES:
@@ -88,9 +88,9 @@ extension AllowListCommand {
             commandName: "import",
             abstract: "Import an exported allow-list: everything validated first, then all or nothing.",
             discussion: """
-                Every entry is checked before anything is written (certificates parse, fingerprints match, names \\
-                are unique, trusted roots are self-signed CAs); then all entries go in in one transaction. An entry \\
-                the gateway already has refuses the whole import. --gateway imports into another gateway than the \\
+                Every entry is checked before anything is written (certificates parse, fingerprints match, names \
+                are unique, trusted roots are self-signed CAs); then all entries go in in one transaction. An entry \
+                the gateway already has refuses the whole import. --gateway imports into another gateway than the \
                 document's.
 
                 EXAMPLES:
@@ -130,15 +130,15 @@ extension AllowListCommand {
             commandName: "check",
             abstract: "Would this gateway accept this backend? The gateway's own decision, offline.",
             discussion: """
-                Evaluates the chain in --chain, or the chain the backend at --connect HOST:PORT presents (SNI: \\
-                --sni, else --hostname, else HOST), against the gateway's allow-list with the same evaluator and \\
-                policy the gateway runs: pinned (the leaf is a pinned certificate, its key is pinned, or it \\
-                verifies up to a CA whose key is pinned), trusted-root (the chain validates to a trusted-root entry \\
-                for --hostname), well-known-ca, or, without --mode, either of the first two. --connect uses the \\
-                gateway's own TLS client and builds the judged chain as the gateway does: exactly as presented, \\
-                every certificate parsed (one that does not parse is malformed, never skipped); --timeout bounds \\
-                the connect and the handshake together. Exit 0 accepted; 1 rejected, with the reason category \\
-                (not-allowlisted, untrusted-root, hostname-mismatch, expired and the others of cert verify, \\
+                Evaluates the chain in --chain, or the chain the backend at --connect HOST:PORT presents (SNI: \
+                --sni, else --hostname, else HOST), against the gateway's allow-list with the same evaluator and \
+                policy the gateway runs: pinned (the leaf is a pinned certificate, its key is pinned, or it \
+                verifies up to a CA whose key is pinned), trusted-root (the chain validates to a trusted-root entry \
+                for --hostname), well-known-ca, or, without --mode, either of the first two. --connect uses the \
+                gateway's own TLS client and builds the judged chain as the gateway does: exactly as presented, \
+                every certificate parsed (one that does not parse is malformed, never skipped); --timeout bounds \
+                the connect and the handshake together. Exit 0 accepted; 1 rejected, with the reason category \
+                (not-allowlisted, untrusted-root, hostname-mismatch, expired and the others of cert verify, \
                 malformed, too-complex, unreachable, timeout, handshake-failed).
 
                 EXAMPLES:
@@ -166,6 +166,9 @@ extension AllowListCommand {
 
         @Option(help: "Seconds the whole --connect may take: connect and TLS handshake.", transform: Seconds.parse)
         var timeout: TimeInterval = 10
+
+        @Option(help: "strict (RFC 5280 and the CA/Browser Forum server profile) or compatible (RFC 5280, CN when no SAN).")
+        var profile: VerificationProfile = .strict
 
         @OptionGroup var passwords: InputPasswordOptions
         @OptionGroup var storeOptions: StoreOptions
@@ -207,7 +210,7 @@ extension AllowListCommand {
             }
             let policy = AllowListPolicy(gateway: gateway.gateway, entries: entries)
             let verdict = await policy.evaluate(
-                presented: presented, identity: hostname.map(ServerIdentity.init), mode: mode
+                presented: presented, identity: hostname.map(ServerIdentity.init), mode: mode, profile: profile
             )
             try VerdictOutput.print(verdict, file: source, json: output.json)
             if !verdict.isTrusted { throw ExitCode(CLIError.ExitStatus.rejected.rawValue) }

@@ -9,14 +9,14 @@ public struct AllowListCommand: ParsableCommand {
         commandName: "allowlist",
         abstract: "Register backend certificates with a gateway: pinned certificates, trusted roots, SPKI pins.",
         discussion: """
-            Each gateway has an allow-list in the store: --store PATH, else $TRUSTGATE_STORE, else \\
-            $XDG_DATA_HOME/trustgate/store.sqlite (~/.local/share/trustgate/store.sqlite). Every change is one \\
-            transaction, on disk before the command returns, recorded in the history, and raises the gateway's \\
-            version, which a running gateway watches. Entries are pinned (a backend's own certificate, Azure v1 \\
-            authentication certificate), trusted-root (Azure v2 trusted root) or spki-pin (a public-key pin at \\
+            Each gateway has an allow-list in the store: --store PATH, else $TRUSTGATE_STORE, else \
+            $XDG_DATA_HOME/trustgate/store.sqlite (~/.local/share/trustgate/store.sqlite). Every change is one \
+            transaction, on disk before the command returns, recorded in the history, and raises the gateway's \
+            version, which a running gateway watches. Entries are pinned (a backend's own certificate, Azure v1 \
+            authentication certificate), trusted-root (Azure v2 trusted root) or spki-pin (a public-key pin at \
             any level of the chain, which survives a renewal that keeps the key).
 
-            Exit status: 0 done/accepted; 1 refused or rejected; 64 usage; 65 unreadable input or store; 66 input \\
+            Exit status: 0 done/accepted; 1 refused or rejected; 64 usage; 65 unreadable input or store; 66 input \
             missing; 74 store cannot be written.
 
             EXAMPLES:

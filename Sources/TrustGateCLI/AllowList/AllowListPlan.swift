@@ -10,13 +10,13 @@ extension AllowListCommand {
             commandName: "plan",
             abstract: "Dry run of an allow-list change: which live backends would it turn away?",
             discussion: """
-                Probes every backend the configuration routes to (as gateway backend-health does: the gateway's \\
-                own SNI, expected name and trust mode), then judges each presented chain twice with the one \\
-                evaluator: under the allow-list as it is, and as it would be after --add FILE (registered as \\
-                allowlist add would) or --remove NAME (a name or fingerprint, as allowlist remove takes). Each \\
-                backend is listed with both categories and what the change does to it: breaks, fixes or \\
-                unchanged; backends that cannot be reached are not judged. Nothing is written unless --apply is \\
-                given and nothing breaks. Exit 0 when nothing breaks (and, with --apply, the change is \\
+                Probes every backend the configuration routes to (as gateway backend-health does: the gateway's \
+                own SNI, expected name and trust mode), then judges each presented chain twice with the one \
+                evaluator: under the allow-list as it is, and as it would be after --add FILE (registered as \
+                allowlist add would) or --remove NAME (a name or fingerprint, as allowlist remove takes). Each \
+                backend is listed with both categories and what the change does to it: breaks, fixes or \
+                unchanged; backends that cannot be reached are not judged. Nothing is written unless --apply is \
+                given and nothing breaks. Exit 0 when nothing breaks (and, with --apply, the change is \
                 committed), 1 when a backend would be turned away or the allow-list changed meanwhile.
 
                 EXAMPLES:
@@ -43,6 +43,9 @@ extension AllowListCommand {
 
         @Option(help: "Seconds each whole probe may take: connect, handshake and response.", transform: Seconds.parse)
         var timeout: TimeInterval = 10
+
+        @Option(help: "Judge every backend under this verification profile (default: each backend setting's own).")
+        var profile: VerificationProfile?
 
         @OptionGroup var passwords: InputPasswordOptions
         @OptionGroup var storeOptions: StoreOptions
@@ -106,9 +109,11 @@ extension AllowListCommand {
                               detail: health.detail)
                 if let settings = backend.settings, settings.scheme == .https, !backend.chain.isEmpty {
                     let hostName = health.expectedName ?? ""
-                    let before = await state.verdict(for: backend.chain, hostName: hostName, mode: settings.trust)
+                    let profile = self.profile ?? settings.verificationProfile
+                    let before = await state.verdict(for: backend.chain, hostName: hostName, mode: settings.trust,
+                                                     profile: profile)
                     let verdict = await after.evaluate(
-                        presented: backend.chain, identity: ServerIdentity(hostName), mode: settings.trust
+                        presented: backend.chain, identity: ServerIdentity(hostName), mode: settings.trust, profile: profile
                     )
                     row.now = before.category.rawValue
                     row.after = verdict.category.rawValue

@@ -9,9 +9,9 @@ extension AllowListCommand {
             commandName: "list",
             abstract: "List a gateway's allow-list.",
             discussion: """
-                One line per entry: name, kind, subject, certificate notAfter, and the SHA-256 (certificate, or \\
-                key for spki-pin entries). JSON OUTPUT: {"gateway", "version", "entries": [{"name", "kind", \\
-                "subject", "certificateSha256", "spkiSha256", "spkiPin", "nextSpkiSha256", "certificateNotAfter", \\
+                One line per entry: name, kind, subject, certificate notAfter, and the SHA-256 (certificate, or \
+                key for spki-pin entries). JSON OUTPUT: {"gateway", "version", "entries": [{"name", "kind", \
+                "subject", "certificateSha256", "spkiSha256", "spkiPin", "nextSpkiSha256", "certificateNotAfter", \
                 "expiresAt", "addedBy", "addedAt"}]}.
 
                 EXAMPLES:
@@ -58,7 +58,7 @@ extension AllowListCommand {
             commandName: "show",
             abstract: "Show one entry of a gateway's allow-list.",
             discussion: """
-                SELECTOR is the entry's name, its certificate SHA-256, or its SPKI SHA-256 (hex or sha256/BASE64); \\
+                SELECTOR is the entry's name, its certificate SHA-256, or its SPKI SHA-256 (hex or sha256/BASE64); \
                 fingerprints are looked up through the store's index. --pem prints the certificate.
 
                 EXAMPLES:

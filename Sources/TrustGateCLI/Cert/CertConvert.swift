@@ -17,21 +17,21 @@ extension Cert {
             commandName: "convert",
             abstract: "Convert between PEM, DER, Base64 .cer and PKCS#12 (PFX).",
             discussion: """
-                IN is detected from its content: PEM, DER, Base64 .cer or PKCS#12 in any real-world profile \\
-                (OpenSSL 3 AES, OpenSSL -legacy RC2-40, 3DES from Windows, Java keytool, GnuTLS certtool, macOS), \\
+                IN is detected from its content: PEM, DER, Base64 .cer or PKCS#12 in any real-world profile \
+                (OpenSSL 3 AES, OpenSSL -legacy RC2-40, 3DES from Windows, Java keytool, GnuTLS certtool, macOS), \
                 including empty-password and certificate-only files.
 
-                --to pem writes the chain (leaf first) to OUT and, when IN holds a private key, the key as PKCS#8 \\
-                to --key-out (default: OUT with .key in place of .pem), mode 0600. --to der and --to cer write the \\
-                leaf as DER; --to cer-base64 as Base64 with CRLF line ends. --to pfx writes the chain and the key \\
-                (from IN or --key) as a PKCS#12 file, mode 0600, with --pfx-profile: modern (default; AES-256-CBC, \\
-                PBKDF2-HMAC-SHA256, SHA-256 MAC), compat (3DES and SHA-1 MAC: opens in OpenSSL 3 without \\
-                -legacy, Java 8, Windows Server 2016 and older macOS) or legacy (RC2-40 certificates, 3DES key, \\
+                --to pem writes the chain (leaf first) to OUT and, when IN holds a private key, the key as PKCS#8 \
+                to --key-out (default: OUT with .key in place of .pem), mode 0600. --to der and --to cer write the \
+                leaf as DER; --to cer-base64 as Base64 with CRLF line ends. --to pfx writes the chain and the key \
+                (from IN or --key) as a PKCS#12 file, mode 0600, with --pfx-profile: modern (default; AES-256-CBC, \
+                PBKDF2-HMAC-SHA256, SHA-256 MAC), compat (3DES and SHA-1 MAC: opens in OpenSSL 3 without \
+                -legacy, Java 8, Windows Server 2016 and older macOS) or legacy (RC2-40 certificates, 3DES key, \
                 SHA-1 MAC; only on request). PFX to PFX changes profile or password in one step.
 
-                Passwords are never taken on the command line: --password-file, --password-env or \\
-                --password-fd for IN, --out-password-file, --out-password-env or --out-password-fd for a new PFX, \\
-                else a prompt on the terminal (twice for a new PFX). One trailing newline in a password file is \\
+                Passwords are never taken on the command line: --password-file, --password-env or \
+                --password-fd for IN, --out-password-file, --out-password-env or --out-password-fd for a new PFX, \
+                else a prompt on the terminal (twice for a new PFX). One trailing newline in a password file is \
                 not part of the password; an empty file is an empty password.
 
                 EXAMPLES:

@@ -42,7 +42,7 @@ extension Cert {
                   trustgate cert create backend.test --san 10.0.0.4 --san ::1 --profile leaf \\
                       --ca-cert root.pem --ca-key root.key --cer backend.cer
                   trustgate cert create old.test --not-before -400d --not-after -30d
-                  trustgate cert create gateway.test --profile leaf --ca-pfx ca.pfx --password-file ca.pass \
+                  trustgate cert create gateway.test --profile leaf --ca-pfx ca.pfx --password-file ca.pass \\
                       --pfx gateway.pfx --out-password-file gateway.pass
                 """
         )

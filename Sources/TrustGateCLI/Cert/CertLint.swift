@@ -8,14 +8,20 @@ extension Cert {
             commandName: "lint",
             abstract: "Check certificates for what breaks private and gateway PKIs.",
             discussion: """
-                Errors (exit 1): no SAN or a CN-only certificate (no-san, cn-only), a SAN that does not match \\
-                --hostname (hostname-mismatch), a certificate that issues others without CA:TRUE \\
-                (ca-not-marked) or keyCertSign (ca-no-keycertsign), an RSA key under 2048 bits (weak-key), a \\
-                SHA-1 or MD5 signature (weak-signature), a certificate valid beyond its issuer (outlives-issuer), \\
-                expired or not yet valid. Warnings (exit 0): expiring within --expiry-warning-days \\
-                (expiring-soon, default 30), a leaf valid for more than 398 days (long-validity).
+                Errors (exit 1): no SAN or a CN-only certificate (no-san, cn-only), a SAN that does not match \
+                --hostname (hostname-mismatch), a certificate that issues others without CA:TRUE \
+                (ca-not-marked) or keyCertSign (ca-no-keycertsign), an RSA key under 2048 bits (weak-key), a \
+                SHA-1 or MD5 signature (weak-signature), a certificate valid beyond its issuer (outlives-issuer), \
+                expired or not yet valid, and every RFC 5280 or CA/Browser Forum server-profile rule the \
+                gateway's default strict verification enforces, named by its rule (serial-zero, serial-too-long, \
+                missing-aki, missing-ski, root-aki-mismatch, ca-basic-constraints-not-critical, leaf-keycertsign, \
+                leaf-no-eku, leaf-any-eku, leaf-critical-eku, eku-mixed-purpose, root-eku, cn-not-in-san, \
+                ca-as-leaf, invalid-dns-san, rsa-modulus-size, not-v3 and the others) with its reference, whether the \
+                compatible profile accepts it, and the trustgate cert create command that reissues the \
+                certificate. Warnings (exit 0): expiring within --expiry-warning-days (expiring-soon, default \
+                30), a leaf valid for more than 398 days (long-validity).
 
-                JSON OUTPUT: {"file", "errors", "warnings", "findings": [{"severity", "check", "certificate", \\
+                JSON OUTPUT: {"file", "errors", "warnings", "findings": [{"severity", "check", "certificate", \
                 "message"}]}.
 
                 EXAMPLES:

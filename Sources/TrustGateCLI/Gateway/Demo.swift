@@ -8,9 +8,9 @@ public struct Demo: AsyncParsableCommand {
         commandName: "demo",
         abstract: "See end-to-end TLS with an allow-list work, in a temporary directory, in seconds.",
         discussion: """
-            Creates a test PKI, starts a test HTTPS backend and the gateway on 127.0.0.1, registers the test root \\
-            with the gateway's allow-list (an SQLite store in the temporary directory), sends a request through \\
-            (200), swaps the backend to a certificate from an unregistered root, sends it again (502 naming the \\
+            Creates a test PKI, starts a test HTTPS backend and the gateway on 127.0.0.1, registers the test root \
+            with the gateway's allow-list (an SQLite store in the temporary directory), sends a request through \
+            (200), swaps the backend to a certificate from an unregistered root, sends it again (502 naming the \
             reason), prints each step, and removes everything. Exit 0 when both answers are the expected ones.
 
             EXAMPLES:

@@ -10,13 +10,13 @@ extension GatewayCommand {
             commandName: "backend-health",
             abstract: "Probe every backend as the gateway would, and show its health with the reason.",
             discussion: """
-                Every member of every pool a rule routes to is probed under each backend setting a rule pairs \\
-                with that pool, through the gateway's own upstream path: the same SNI and expected name, trust \\
-                mode and allow-list evaluator as live traffic, then GET --path (accepted: 200-399). Each row \\
-                shows Healthy, Unhealthy or Unknown (no rule routes to the pool), the reason category (ok, the \\
-                categories of allowlist check, unexpected-status or unexpected-body), and a detail; a rejected backend's \\
-                presented certificates (SHA-256, SANs, notAfter), the expected name and the nearest allow-list \\
-                entry follow. A backend certificate that expires within --warn-days gets a WARNING line. Exit 0 \\
+                Every member of every pool a rule routes to is probed under each backend setting a rule pairs \
+                with that pool, through the gateway's own upstream path: the same SNI and expected name, trust \
+                mode and allow-list evaluator as live traffic, then GET --path (accepted: 200-399). Each row \
+                shows Healthy, Unhealthy or Unknown (no rule routes to the pool), the reason category (ok, the \
+                categories of allowlist check, unexpected-status or unexpected-body), and a detail; a rejected backend's \
+                presented certificates (SHA-256, SANs, notAfter), the expected name and the nearest allow-list \
+                entry follow. A backend certificate that expires within --warn-days gets a WARNING line. Exit 0 \
                 when every probed member is healthy, 1 when one is not.
 
                 --json prints one object per row, with the keys pool, member, settings, expectedName, state, \

@@ -8,7 +8,7 @@ public struct GatewayCommand: ParsableCommand {
         commandName: "gateway",
         abstract: "The end-to-end TLS gateway: run it, check its configuration, probe its backends.",
         discussion: """
-            The configuration (trustgate-gateway.yaml(5)) mirrors Azure Application Gateway's objects: listeners, \\
+            The configuration (trustgate-gateway.yaml(5)) mirrors Azure Application Gateway's objects: listeners, \
             backend pools, backend settings and rules.
 
             EXAMPLES:
@@ -27,9 +27,9 @@ extension GatewayCommand {
             commandName: "check-config",
             abstract: "Validate a gateway configuration without starting anything.",
             discussion: """
-                Reports every problem, one line each, with the file, line and column and the key path: unknown \\
-                or missing keys, values of the wrong type, names used twice, rules naming listeners, pools or \\
-                backend settings that do not exist, https listeners without a certificate, certificate files \\
+                Reports every problem, one line each, with the file, line and column and the key path: unknown \
+                or missing keys, values of the wrong type, names used twice, rules naming listeners, pools or \
+                backend settings that do not exist, https listeners without a certificate, certificate files \
                 that cannot be read. Exit 0 when valid, 65 when not, 66 when the file cannot be read.
 
                 EXAMPLES:

@@ -13,12 +13,12 @@ extension GatewayCommand {
             commandName: "run",
             abstract: "Run the gateway: terminate client TLS, re-encrypt to allowed backends only.",
             discussion: """
-                Loads the configuration, the gateway's allow-list from the store, and every TLS context once; binds \\
-                the listeners (port 0 picks a free port; each bound address is printed as `listening NAME on \\
-                ADDRESS:PORT`); then serves until SIGINT or SIGTERM. Every upstream TLS handshake is judged by the \\
-                allow-list policy on the one trust evaluator; a backend that is not allowed gets the client a 502 \\
-                naming the reason category, and one log line with the presented leaf's SHA-256, SANs and notAfter \\
-                and the expected name. Allow-list changes are picked up within 250 ms without a restart, and \\
+                Loads the configuration, the gateway's allow-list from the store, and every TLS context once; binds \
+                the listeners (port 0 picks a free port; each bound address is printed as `listening NAME on \
+                ADDRESS:PORT`); then serves until SIGINT or SIGTERM. Every upstream TLS handshake is judged by the \
+                allow-list policy on the one trust evaluator; a backend that is not allowed gets the client a 502 \
+                naming the reason category, and one log line with the presented leaf's SHA-256, SANs and notAfter \
+                and the expected name. Allow-list changes are picked up within 250 ms without a restart, and \
                 pooled upstream connections to backends no longer allowed are closed.
 
                 With an admin listener (admin: in the configuration; printed as `admin listening on ADDRESS:PORT`), \
@@ -29,9 +29,9 @@ extension GatewayCommand {
                 request (time, client, host, method, path, status, pool, member, upstream and total time, bytes) to \
                 stdout or a file.
 
-                SIGHUP reloads the configuration without dropping connections: rules, pools, backend settings, \\
-                listener certificates and TLS policies (a changed gateway name, store or listener address needs \\
-                a restart; a bad file is reported and the running configuration kept). SIGTERM or SIGINT stop \\
+                SIGHUP reloads the configuration without dropping connections: rules, pools, backend settings, \
+                listener certificates and TLS policies (a changed gateway name, store or listener address needs \
+                a restart; a bad file is reported and the running configuration kept). SIGTERM or SIGINT stop \
                 accepting and let requests in flight finish for the configuration's drain-timeout (30 s).
 
                 EXAMPLES:

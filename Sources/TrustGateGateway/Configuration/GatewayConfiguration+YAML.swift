@@ -1,5 +1,6 @@
 import Foundation
 import TrustGateAllowList
+import TrustGatePKI
 import Yams
 
 extension GatewayConfiguration {
@@ -18,7 +19,8 @@ extension GatewayConfiguration {
     /// - `pools[]`: `name`, `members[]` (`host:port`, `host`, or `[v6]:port`).
     /// - `backend-settings[]`: `name`, `protocol` (`https` default | `http`), `port`, `host-name`,
     ///   `pick-host-name-from-member` (default false), `trust` (`trusted-root` default | `pinned` | `well-known-ca`),
-    ///   `request-timeout` (default `30s`), `connect-timeout` (default `10s`), `read-timeout` (default `60s`).
+    ///   `request-timeout` (default `30s`), `connect-timeout` (default `10s`), `read-timeout` (default `60s`),
+    ///   `verification-profile` (`strict` default | `compatible`).
     ///   `affinity` (`{cookie: TrustGateAffinity, same-site-none: false}`), `probe` (`{path, interval, timeout,
     ///   unhealthy-threshold, status-codes, body-match}`), `client-certificate` (as a listener's `certificate`).
     /// - `rules[]`: `name`, `listener`, `pool`, `settings`, `paths[]` (`{match, pool, settings}`), `redirect`.
@@ -185,7 +187,7 @@ extension GatewayConfiguration {
         guard let fields = reader.mapping(
             field,
             allowed: ["name", "protocol", "port", "host-name", "pick-host-name-from-member", "trust", "request-timeout",
-                      "connect-timeout", "read-timeout", "affinity", "probe", "client-certificate"])
+                      "connect-timeout", "read-timeout", "affinity", "probe", "client-certificate", "verification-profile"])
         else { return nil }
         let name = reader.string(fields["name"], required: "\(field.path).name")
         let scheme = fields["protocol"].map { reader.choice($0, Scheme.self, allowed: [.https, .http]) } ?? .https
@@ -246,6 +248,11 @@ extension GatewayConfiguration {
         settings.affinity = affinity
         settings.probe = probe
         settings.readTimeout = reader.duration(fields["read-timeout"]) ?? 60
+        if let field = fields["verification-profile"],
+            let profile = reader.choice(field, VerificationProfile.self, allowed: VerificationProfile.allCases)
+        {
+            settings.verificationProfile = profile
+        }
         if let certificateField = fields["client-certificate"] {
             settings.clientCertificate = certificate(certificateField, reader, base)
             if scheme == .http { reader.problem(certificateField, "a client certificate needs protocol https") }

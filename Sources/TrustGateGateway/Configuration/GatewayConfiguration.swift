@@ -169,6 +169,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         /// Between two reads from the backend once its response began (nginx's `proxy_read_timeout`); then both
         /// connections close. Default 60 s.
         public var readTimeout: TimeInterval = 60
+        /// How strictly the backend's chain is judged. Default `strict`.
+        public var verificationProfile = VerificationProfile.strict
         /// Cookie-based affinity (Azure's); off by default.
         public var affinity: Affinity? = nil
         /// Active health probe; without one, `backend-health` probes `GET /` and the runtime probes nothing.

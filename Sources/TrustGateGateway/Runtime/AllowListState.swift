@@ -67,21 +67,23 @@ public final class AllowListState: Sendable {
         return snapshot
     }
 
-    /// The verdict for a backend's presented chain under a backend setting's trust mode.
-    public func verdict(for presented: [ParsedCertificate], hostName: String, mode: TrustMode) async -> TrustVerdict {
-        await versionedVerdict(for: presented, hostName: hostName, mode: mode).verdict
+    /// The verdict for a backend's presented chain under a backend setting's trust mode and profile.
+    public func verdict(
+        for presented: [ParsedCertificate], hostName: String, mode: TrustMode, profile: VerificationProfile = .strict
+    ) async -> TrustVerdict {
+        await versionedVerdict(for: presented, hostName: hostName, mode: mode, profile: profile).verdict
     }
 
     /// The verdict and the generation of the allow-list that gave it (read together: a reload in between cannot
     /// pair one with the other).
     func versionedVerdict(
-        for presented: [ParsedCertificate], hostName: String, mode: TrustMode
+        for presented: [ParsedCertificate], hostName: String, mode: TrustMode, profile: VerificationProfile
     ) async -> (verdict: TrustVerdict, generation: Int64) {
         let now = Date()
         let snapshot = current(now: now)
         let anchors = mode == .wellKnownCA ? wellKnownAnchors() : .success(TrustAnchors([]))
         let verdict = await snapshot.policy.evaluate(
-            presented: presented, identity: ServerIdentity(hostName), mode: mode, time: now, evaluator: evaluator,
+            presented: presented, identity: ServerIdentity(hostName), mode: mode, time: now, profile: profile, evaluator: evaluator,
             cache: cache, wellKnown: try anchors.get()
         )
         return (verdict, snapshot.generation)

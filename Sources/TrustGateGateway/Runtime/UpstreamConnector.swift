@@ -78,12 +78,13 @@ final class UpstreamConnector: Sendable {
         let tls: TLSRequest? = settings.scheme == .https ? TLSRequest(
             serverName: hostName,
             // A session made with one client certificate is not resumed with another.
-            sessionKey: "\(member.host):\(settings.port(for: member))\u{0}\(hostName)\u{0}\(settings.trust)\u{0}\(settings.clientCertificate.map { "\($0)" } ?? "")",
+            sessionKey: "\(member.host):\(settings.port(for: member))\u{0}\(hostName)\u{0}\(settings.trust)\u{0}"
+                + "\(settings.verificationProfile)\u{0}\(settings.clientCertificate.map { "\($0)" } ?? "")",
             identity: settings.clientCertificate == nil ? nil : identities.withLockedValue { $0[settings.name] },
             judge: { evidence in
                 await box.judge(evidence) { presented in
                     let (verdict, generation) = await state.versionedVerdict(
-                        for: presented, hostName: hostName, mode: settings.trust
+                        for: presented, hostName: hostName, mode: settings.trust, profile: settings.verificationProfile
                     )
                     box.verdict = verdict
                     return verdict.isTrusted ? UpstreamAdmission(generation: generation, verdict: verdict) : nil
@@ -95,7 +96,8 @@ final class UpstreamConnector: Sendable {
             eventLoop: eventLoop, responseHandler: responseHandler
         ).map { connection in
             if settings.scheme == .https {
-                self.registry.add(connection.channel, presented: box.presented, hostName: hostName, mode: settings.trust)
+                self.registry.add(connection.channel, presented: box.presented, hostName: hostName, mode: settings.trust,
+                                  profile: settings.verificationProfile)
             }
             return connection
         }
@@ -245,13 +247,19 @@ final class UpstreamRegistry: Sendable {
         let presented: [ParsedCertificate]
         let hostName: String
         let mode: TrustGateAllowList.TrustMode
+        let profile: VerificationProfile
     }
 
     private let entries = NIOLockedValueBox<[ObjectIdentifier: Entry]>([:])
 
-    func add(_ channel: Channel, presented: [ParsedCertificate], hostName: String, mode: TrustGateAllowList.TrustMode) {
+    func add(
+        _ channel: Channel, presented: [ParsedCertificate], hostName: String, mode: TrustGateAllowList.TrustMode,
+        profile: VerificationProfile
+    ) {
         let key = ObjectIdentifier(channel)
-        entries.withLockedValue { $0[key] = Entry(channel: channel, presented: presented, hostName: hostName, mode: mode) }
+        entries.withLockedValue {
+            $0[key] = Entry(channel: channel, presented: presented, hostName: hostName, mode: mode, profile: profile)
+        }
         channel.closeFuture.whenComplete { [entries] _ in
             _ = entries.withLockedValue { $0.removeValue(forKey: key) }
         }
@@ -262,7 +270,9 @@ final class UpstreamRegistry: Sendable {
     /// Re-judges every open connection with the current allow-list; closes those no longer allowed.
     func revalidate(with state: AllowListState, logger: Logger) async {
         for entry in entries.withLockedValue({ Array($0.values) }) {
-            let verdict = await state.verdict(for: entry.presented, hostName: entry.hostName, mode: entry.mode)
+            let verdict = await state.verdict(
+                for: entry.presented, hostName: entry.hostName, mode: entry.mode, profile: entry.profile
+            )
             if !verdict.isTrusted {
                 logger.notice("closing a pooled upstream connection: its backend is no longer allowed", metadata: [
                     "reason": "\(verdict.category.rawValue)", "backend": "\(entry.presented.first?.subject.description ?? "?")",

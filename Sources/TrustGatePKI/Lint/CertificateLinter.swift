@@ -86,6 +86,46 @@ public enum CertificateLinter {
                 add(.warning, "expiring-soon", "expires in \(days) day\(days == 1 ? "" : "s") (\(RFC3339.format(certificate.notAfter)))")
             }
         }
+        findings += profileFindings(certificates, existing: findings)
+        return findings
+    }
+
+    /// The RFC 5280 and server-profile rules the gateway's default `strict` verification enforces, each named by
+    /// its rule with the command that reissues the certificate without the problem.
+    static func profileFindings(_ certificates: [ParsedCertificate], existing: [LintFinding]) -> [LintFinding] {
+        let chain = ChainAnalysis.orderedChain(certificates)
+        guard let first = chain.first else { return [] }
+        // A file of CA certificates only: the leaf rules are not for them.
+        let leafRules: Set<ProfileRule> = [
+            .noSubjectAlternativeName, .criticalSANWithSubject, .commonNameNotInSAN, .caAsLeaf, .leafWithoutExtendedKeyUsage,
+            .leafAnyExtendedKeyUsage, .leafCriticalExtendedKeyUsage, .leafKeyCertSign, .nameConstraintsOnLeaf,
+        ]
+        let hasLeaf = !first.isCA
+        var findings: [LintFinding] = []
+        for problem in TrustEvaluator.profileViolations(of: chain) {
+            guard let name = problem.rule, let rule = ProfileRule(rawValue: name),
+                let index = chain.firstIndex(where: { $0.sha256.hexString == problem.sha256 })
+            else { continue }
+            if !hasLeaf, leafRules.contains(rule) { continue }
+            let certificate = chain[index].subject.description
+            // `no-san` and `cn-only` already say what this rule says.
+            if rule == .noSubjectAlternativeName,
+                existing.contains(where: { $0.certificate == certificate && ($0.check == "no-san" || $0.check == "cn-only") })
+            {
+                continue
+            }
+            let position: ProfileRule.ChainPosition =
+                index == 0 && hasLeaf ? .leaf : (chain[index].isSelfIssued && index == chain.count - 1 ? .root : .intermediate)
+            let profile = rule.isServerProfileOnly ? "the strict profile refuses it; compatible accepts it" : "both profiles refuse it"
+            // The finding names the certificate already.
+            let prefix = chain[index].displayName + ": "
+            let detail = problem.detail.hasPrefix(prefix) ? String(problem.detail.dropFirst(prefix.count)) : problem.detail
+            let finding = LintFinding(
+                severity: .error, check: rule.rawValue, certificate: certificate,
+                message: "\(detail); \(profile). Reissue: \(ProfileRule.reissueCommand(for: chain[index], position: position))"
+            )
+            if !findings.contains(finding) { findings.append(finding) }
+        }
         return findings
     }
 }
