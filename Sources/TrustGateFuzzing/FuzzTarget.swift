@@ -36,12 +36,18 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = PresentedChain.parse([bytes], handshakeLeaf: bytes)
             judge(certificate)
         case .pem:
-            guard let bundle = try? CertificateBundle.decode(bytes) else { return }
-            inspect(bundle.certificates)
-            _ = InspectionReport(file: "fuzz", bundle: bundle)
+            // Strictly, as every trust path reads, and tolerantly, as `cert inspect` does.
+            for tolerant in [false, true] {
+                guard let bundle = try? CertificateBundle.decode(bytes, tolerant: tolerant) else { continue }
+                inspect(bundle.certificates)
+                _ = InspectionReport(file: "fuzz", bundle: bundle)
+            }
+            for case .block(let block) in PEMBlock.scan(String(decoding: bytes, as: UTF8.self)) {
+                _ = PrivateKeyMaterial.describe(pemBlock: block)
+            }
         case .pkcs12:
             _ = try? PFXContainerReport(der: bytes)
-            if let bundle = try? PFXReader.read(bytes, password: Password("fuzz")) {
+            if let bundle = try? PFXReader.read(bytes, password: Password("fuzz"), tolerant: true) {
                 inspect(bundle.certificates)
                 _ = InspectionReport(file: "fuzz", bundle: bundle)
             }

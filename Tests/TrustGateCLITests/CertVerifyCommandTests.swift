@@ -23,9 +23,11 @@ struct CertVerifyCommandTests {
                                                   "--hostname", "backend.test"], in: dir.path)
             #expect(result.status == 0, "\(result)")
             #expect(result.stderr.contains("trustgate: warning: --roots bundle.pem: skipped certificate 1"), "\(result)")
-            // As a file to inspect, the same bundle is refused, naming the certificate.
+            // Inspected, the bundle shows the root it can read, and exits 65 naming the block it cannot.
             let inspect = try TrustGateBinary.run(["cert", "inspect", "bundle.pem"], in: dir.path)
-            #expect(inspect.status == 65 && inspect.stderr.contains("certificate 1 of the file"), "\(inspect)")
+            #expect(inspect.status == 65 && inspect.stderr.contains("block 1 (CERTIFICATE)"), "\(inspect)")
+            #expect(inspect.stdout.contains("1 certificate") && inspect.stdout.contains("unreadable certificate (block 1)"),
+                    "\(inspect)")
         }
     }
 

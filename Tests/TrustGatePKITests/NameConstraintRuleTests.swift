@@ -71,9 +71,9 @@ struct NameConstraintRuleTests {
         tlv(0x30, tlv(0xA0, tlv(0x30, tlv(0x82, Array("example.test".utf8)) + range)))
     }
 
-    static func distinguishedName(_ attributes: [(ASN1ObjectIdentifier, String)]) throws -> DistinguishedName {
-        DistinguishedName(try attributes.map { oid, value in
-            RelativeDistinguishedName(try RelativeDistinguishedName.Attribute(type: oid, utf8String: value))
+    static func distinguishedName(_ attributes: [(ASN1ObjectIdentifier, String)]) -> DistinguishedName {
+        DistinguishedName(attributes.map { oid, value in
+            RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: oid, utf8String: value))
         })
     }
 
@@ -187,21 +187,21 @@ struct NameConstraintRuleTests {
 
     @Test("directoryName: permitted by RDN prefix (case and spaces folded), excluded subtrees refuse")
     func directoryNames() throws {
-        let org = try Self.distinguishedName([(.RDNAttributeType.countryName, "DE"), (.RDNAttributeType.organizationName, "Example Corp")])
+        let org = Self.distinguishedName([(.RDNAttributeType.countryName, "DE"), (.RDNAttributeType.organizationName, "Example Corp")])
         let ca = try Self.constrained(NameConstraints(permittedSubtrees: [.directoryName(org)]))
-        let inside = try Self.distinguishedName([
+        let inside = Self.distinguishedName([
             (.RDNAttributeType.countryName, "DE"), (.RDNAttributeType.organizationName, "Example Corp"),
             (.RDNAttributeType.commonName, "backend.test"),
         ])
         Self.expect(try Self.leaf([.dnsName("backend.test")], subject: inside, issuer: ca), under: ca, .ok,
                     "the subject below the permitted DN")
-        let folded = try Self.distinguishedName([
+        let folded = Self.distinguishedName([
             (.RDNAttributeType.countryName, "de"), (.RDNAttributeType.organizationName, "  example   CORP "),
             (.RDNAttributeType.commonName, "backend.test"),
         ])
         Self.expect(try Self.leaf([.dnsName("backend.test")], subject: folded, issuer: ca), under: ca, .ok,
                     "case and spaces do not matter")
-        let outside = try Self.distinguishedName([
+        let outside = Self.distinguishedName([
             (.RDNAttributeType.countryName, "DE"), (.RDNAttributeType.organizationName, "Other Corp"),
             (.RDNAttributeType.commonName, "backend.test"),
         ])
@@ -212,12 +212,12 @@ struct NameConstraintRuleTests {
         // A directoryName SAN is judged too.
         Self.expect(try Self.leaf([.dnsName("backend.test"), .directoryName(outside)], subject: inside, issuer: ca), under: ca,
                     .nameConstraintViolation, "a directoryName SAN outside")
-        let lab = try Self.distinguishedName([
+        let lab = Self.distinguishedName([
             (.RDNAttributeType.countryName, "DE"), (.RDNAttributeType.organizationName, "Example Corp"),
             (.RDNAttributeType.organizationalUnitName, "Lab"),
         ])
         let excluding = try Self.constrained(NameConstraints(excludedSubtrees: [.directoryName(lab)]))
-        let inLab = try Self.distinguishedName([
+        let inLab = Self.distinguishedName([
             (.RDNAttributeType.countryName, "DE"), (.RDNAttributeType.organizationName, "Example Corp"),
             (.RDNAttributeType.organizationalUnitName, "Lab"), (.RDNAttributeType.commonName, "backend.test"),
         ])
@@ -229,8 +229,8 @@ struct NameConstraintRuleTests {
 
     @Test("Self-issued intermediates are exempt from their issuers' constraints; a self-issued leaf is not")
     func selfIssued() throws {
-        let org = try Self.distinguishedName([(.RDNAttributeType.organizationName, "Example Corp")])
-        let inside = try Self.distinguishedName([
+        let org = Self.distinguishedName([(.RDNAttributeType.organizationName, "Example Corp")])
+        let inside = Self.distinguishedName([
             (.RDNAttributeType.organizationName, "Example Corp"), (.RDNAttributeType.commonName, "backend.test"),
         ])
         let issuing = try CustomCertificate("Issuing", issuer: Self.root, ca: true,
@@ -321,8 +321,8 @@ struct NameConstraintRuleTests {
                     .ok, "the mailbox")
         Self.expect(try Self.leaf([.dnsName("backend.test"), .rfc822Name("bob@example.test")], issuer: mailbox), under: mailbox,
                     .nameConstraintViolation, "another mailbox on the host")
-        let subject = try DistinguishedName([
-            RelativeDistinguishedName(try RelativeDistinguishedName.Attribute(type: .RDNAttributeType.commonName, utf8String: "backend.test")),
+        let subject = DistinguishedName([
+            RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.commonName, utf8String: "backend.test")),
             RelativeDistinguishedName(try RelativeDistinguishedName.Attribute(type: .RDNAttributeType.emailAddress,
                                                                              ia5String: "eve@elsewhere.test")),
         ])

@@ -40,15 +40,18 @@ enum InputFile {
 
     /// Reads and decodes a certificate, key or PFX file. A PFX is opened with the password from `passwords`;
     /// when none was given and neither an empty nor an absent password opens it, the terminal is asked.
-    static func bundle(_ path: String, passwords: InputPasswordOptions? = nil) throws(CLIError) -> CertificateBundle {
+    /// `tolerant` is for `cert inspect` alone (see `CertificateBundle.decode`).
+    static func bundle(_ path: String, passwords: InputPasswordOptions? = nil, tolerant: Bool = false) throws(CLIError)
+        -> CertificateBundle
+    {
         let bytes = try read(path)
         let given = try passwords?.resolve()
         do {
-            return try CertificateBundle.decode(bytes, password: given)
+            return try CertificateBundle.decode(bytes, password: given, tolerant: tolerant)
         } catch where error.code == .passwordRequired {
             if let typed = PasswordPrompt.ask("Password for \(path): ") {
                 do {
-                    return try CertificateBundle.decode(bytes, password: typed)
+                    return try CertificateBundle.decode(bytes, password: typed, tolerant: tolerant)
                 } catch {
                     throw CLIError(error.about(file: path), what: "cannot read input")
                 }

@@ -52,7 +52,7 @@ public struct ParsedCertificate: Hashable, Sendable {
         } catch let error as PKIError {
             throw error
         } catch {
-            throw .malformedInput("not a valid X.509 certificate: \(error)")
+            throw .malformedInput("not a valid X.509 certificate: \(PKIError.sentence(error))")
         }
         do {
             self.x509 = try Certificate(derEncoded: der)
@@ -62,13 +62,13 @@ public struct ParsedCertificate: Hashable, Sendable {
             // the library refuses is a defect of the certificate itself, and the certificate is refused.
             let spki = subjectPublicKeyInfo
             guard (try? Certificate.PublicKey(derEncoded: DER.parse(spki))) == nil else {
-                throw .malformedInput("not a valid X.509 certificate: \(error)")
+                throw .malformedInput("not a valid X.509 certificate: \(PKIError.sentence(error))")
             }
             self.x509 = nil
             if publicKey.isWeak {
                 self.unusableReason = "\(publicKey.algorithm)-\(publicKey.bits) key is too weak (at least 2048 bits)"
             } else {
-                self.unusableReason = "unsupported public key \(publicKey): \(error)"
+                self.unusableReason = "a \(publicKey) public key, which TrustGate cannot verify with (EC, RSA and Ed25519)"
             }
         }
     }

@@ -17,6 +17,10 @@ enum SignatureAlgorithmName {
         case "1.3.101.112": return "ED25519"
         case "1.3.101.113": return "ED448"
         case "1.2.840.10040.4.3": return "dsaWithSHA1"
+        case "2.16.840.1.101.3.4.3.1": return "dsa_with_SHA224"
+        case "2.16.840.1.101.3.4.3.2": return "dsa_with_SHA256"
+        case "2.16.840.1.101.3.4.3.3": return "dsa_with_SHA384"
+        case "2.16.840.1.101.3.4.3.4": return "dsa_with_SHA512"
         default: return oid.description
         }
     }

@@ -165,7 +165,7 @@ struct TBSFields {
             do {
                 try read(extensions)
             } catch {
-                throw PKIError.malformedInput("the \(name) extension is malformed: \(error)")
+                throw PKIError.malformedInput("the \(name) extension is malformed: \(PKIError.sentence(error))")
             }
         }
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SwiftASN1
 
@@ -19,6 +20,8 @@ public struct CertificateBundle: Sendable {
     public var privateKeys: [PrivateKeyMaterial]
     /// For a PKCS#12 file: how it is protected.
     public var pfx: PFXContainerReport?
+    /// What a tolerant reading reported instead of refusing the file, in file order; always empty when strict.
+    public var unreadable: [UnreadablePart] = []
 
     public init(format: Format, certificates: [ParsedCertificate], privateKeys: [PrivateKeyMaterial]) {
         self.format = format
@@ -28,20 +31,26 @@ public struct CertificateBundle: Sendable {
 
     /// Decodes a file's bytes. Throws ``PKIError`` (malformed or unsupported) for anything that is not
     /// a certificate or key file, including a truncated one.
-    public static func decode(_ bytes: [UInt8], password: Password? = nil) throws(PKIError) -> CertificateBundle {
+    ///
+    /// `tolerant` (for `cert inspect` only) reads every part that can be read and lists the others in
+    /// `unreadable`: certificates that are not strict DER, encrypted or unsupported keys, blocks TrustGate does not
+    /// read, a broken or truncated block. It still throws when nothing at all could be read.
+    public static func decode(_ bytes: [UInt8], password: Password? = nil, tolerant: Bool = false) throws(PKIError)
+        -> CertificateBundle
+    {
         var content = bytes[...]
         if content.starts(with: [0xEF, 0xBB, 0xBF]) { content = content.dropFirst(3) }
         guard content.contains(where: { !Self.isWhitespace($0) }) else {
             throw .malformedInput("the file is empty")
         }
         if let text = String(validating: content, as: UTF8.self), text.contains("-----BEGIN ") {
-            return try decodePEM(text)
+            return try decodePEM(text, tolerant: tolerant)
         }
         if content.first == 0x30 {
-            return try decodeDER(Array(content), format: .der, password: password)
+            return try decodeDER(Array(content), format: .der, password: password, tolerant: tolerant)
         }
         if let der = base64Body(content) {
-            return try decodeDER(der, format: .base64, password: password)
+            return try decodeDER(der, format: .base64, password: password, tolerant: tolerant)
         }
         throw .malformedInput(
             "not a certificate or key: neither PEM, DER, PKCS#12 nor Base64",
@@ -49,48 +58,86 @@ public struct CertificateBundle: Sendable {
         )
     }
 
-    private static func decodePEM(_ text: String) throws(PKIError) -> CertificateBundle {
+    private static func decodePEM(_ text: String, tolerant: Bool) throws(PKIError) -> CertificateBundle {
         var bundle = CertificateBundle(format: .pem, certificates: [], privateKeys: [])
-        let blocks = try PEMBlock.blocks(in: text)
-        /// A certificate of a file of several is named by its place: the file is refused, never read in part.
-        func certificate(_ der: [UInt8]) throws(PKIError) -> ParsedCertificate {
-            do {
-                return try ParsedCertificate(der: der)
-            } catch {
-                guard blocks.count > 1 else { throw error }
-                var placed = error
-                placed.reason = "certificate \(bundle.certificates.count + 1) of the file: \(error.reason)"
-                throw placed
-            }
+        let scanned = PEMBlock.scan(text)
+        /// The first error met, thrown when strict, or when tolerant reading found nothing at all.
+        var firstError: PKIError?
+        func report(_ error: PKIError, _ part: UnreadablePart) throws(PKIError) {
+            guard tolerant else { throw error }
+            if firstError == nil { firstError = error }
+            bundle.unreadable.append(part)
         }
-        for block in blocks {
+        for (index, entry) in scanned.enumerated() {
+            let position = index + 1
+            let block: PEMBlock
+            switch entry {
+            case .block(let decoded):
+                block = decoded
+            case .broken(let label, let reason):
+                try report(.malformedInput(reason), UnreadablePart(
+                    kind: Self.kind(ofLabel: label), position: position, label: label, reason: reason,
+                    brokenEncoding: true))
+                continue
+            }
             switch block.label {
-            case "CERTIFICATE", "X509 CERTIFICATE":
-                bundle.certificates.append(try certificate(block.der))
-            case "TRUSTED CERTIFICATE":
-                // OpenSSL's trusted form: the certificate followed by its trust settings.
-                bundle.certificates.append(try certificate(firstElement(of: block.der)))
+            case "CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE":
+                do {
+                    // OpenSSL's trusted form: the certificate followed by its trust settings.
+                    let der = block.label == "TRUSTED CERTIFICATE" ? try firstElement(of: block.der) : block.der
+                    bundle.certificates.append(try ParsedCertificate(der: der))
+                } catch {
+                    // A certificate of a file of several is named by its place.
+                    var placed = error
+                    if scanned.count > 1 {
+                        placed.reason = "certificate \(bundle.certificates.count + 1) of the file: \(error.reason)"
+                    }
+                    try report(placed, UnreadablePart(
+                        kind: .certificate, position: position, label: block.label, reason: error.reason,
+                        sha256: Array(SHA256.hash(data: block.der)).hexString))
+                }
             case "PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
-                bundle.privateKeys.append(try PrivateKeyMaterial(pemBlock: block))
+                do {
+                    bundle.privateKeys.append(try PrivateKeyMaterial(pemBlock: block))
+                } catch {
+                    try report(error, UnreadablePart(
+                        kind: .privateKey, position: position, label: block.label, reason: error.reason,
+                        key: PrivateKeyMaterial.describe(pemBlock: block)))
+                }
             case "EC PARAMETERS":
                 continue  // written by `openssl ecparam -genkey` before the key; carries nothing of ours
             case "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST":
-                throw .unsupportedInput("this is a certificate signing request (CSR), not a certificate")
+                let reason = "this is a certificate signing request (CSR), not a certificate"
+                try report(.unsupportedInput(reason), UnreadablePart(
+                    kind: .other, position: position, label: block.label, reason: reason))
             default:
-                throw .unsupportedInput("PEM blocks labelled \(block.label) are not read by TrustGate")
+                let reason = "PEM blocks labelled \(block.label) are not read by TrustGate"
+                try report(.unsupportedInput(reason), UnreadablePart(
+                    kind: Self.kind(ofLabel: block.label), position: position, label: block.label, reason: reason,
+                    key: block.label.hasSuffix("PRIVATE KEY") ? PrivateKeyMaterial.describe(pemBlock: block) : nil))
             }
         }
-        guard !bundle.certificates.isEmpty || !bundle.privateKeys.isEmpty else {
-            throw .malformedInput("the PEM file holds no certificate or private key")
+        // Tolerant reading still refuses a file of which nothing could be read or described.
+        guard !bundle.certificates.isEmpty || !bundle.privateKeys.isEmpty
+            || bundle.unreadable.contains(where: { $0.key != nil })
+        else {
+            throw firstError ?? .malformedInput("the PEM file holds no certificate or private key")
         }
         return bundle
     }
 
-    private static func decodeDER(_ der: [UInt8], format: Format, password: Password?) throws(PKIError)
-        -> CertificateBundle
+    /// What a PEM label says a block is.
+    private static func kind(ofLabel label: String) -> UnreadablePart.Kind {
+        if label.hasSuffix("CERTIFICATE") { return .certificate }
+        if label.hasSuffix("PRIVATE KEY") { return .privateKey }
+        return .other
+    }
+
+    private static func decodeDER(_ der: [UInt8], format: Format, password: Password?, tolerant: Bool)
+        throws(PKIError) -> CertificateBundle
     {
         if looksLikePKCS12(der) {
-            return try PFXReader.read(der, password: password)
+            return try PFXReader.read(der, password: password, tolerant: tolerant)
         }
         let certificateError: PKIError
         do {

@@ -6,10 +6,29 @@ public struct PEMBlock: Hashable, Sendable {
     public var label: String
     /// The DER bytes the Base64 body decodes to.
     public var der: [UInt8]
+    /// RFC 1421 header lines before the body (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: …`), as they stand.
+    public var headers: [String]
 
-    public init(label: String, der: [UInt8]) {
+    public init(label: String, der: [UInt8], headers: [String] = []) {
         self.label = label
         self.der = der
+        self.headers = headers
+    }
+
+    /// Whether the block's body is encrypted the legacy OpenSSL way (`Proc-Type: 4,ENCRYPTED`).
+    public var isLegacyEncrypted: Bool {
+        headers.contains { header in
+            let parts = header.split(separator: ":", maxSplits: 1)
+            return parts.count == 2 && parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "proc-type"
+                && parts[1].replacingOccurrences(of: " ", with: "").uppercased().hasSuffix(",ENCRYPTED")
+        }
+    }
+
+    /// One armoured block as found in a file: decoded, or the reason it could not be.
+    public enum Scanned: Hashable, Sendable {
+        case block(PEMBlock)
+        /// The block's label and why its armour or Base64 is broken.
+        case broken(label: String, reason: String)
     }
 
     /// The PEM text of this block, 64 columns, with the given line ending.
@@ -33,32 +52,52 @@ public struct PEMBlock: Hashable, Sendable {
     /// Base64, or that has no matching END line, is an error: a truncated file must not pass for a shorter one.
     public static func blocks(in text: String) throws(PKIError) -> [PEMBlock] {
         var blocks: [PEMBlock] = []
+        for scanned in scan(text) {
+            switch scanned {
+            case .block(let block): blocks.append(block)
+            case .broken(_, let reason): throw .malformedInput(reason)
+            }
+        }
+        return blocks
+    }
+
+    /// Every armoured block of `text` in file order, each decoded or said to be broken; nothing is skipped.
+    /// A block without its END line is the last one: the rest of the file is its body.
+    public static func scan(_ text: String) -> [Scanned] {
+        var found: [Scanned] = []
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })[...]
         while let line = lines.popFirst() {
             guard let label = armourLabel(line, kind: "BEGIN") else { continue }
             var body = ""
-            var closed = false
+            var headers: [String] = []
+            var end: String?
             while let inner = lines.popFirst() {
                 if let endLabel = armourLabel(inner, kind: "END") {
-                    guard endLabel == label else {
-                        throw .malformedInput("PEM block BEGIN \(label) ends with END \(endLabel)")
-                    }
-                    closed = true
+                    end = endLabel
                     break
                 }
                 let trimmed = inner.trimmingCharacters(in: .whitespacesAndNewlines)
-                if trimmed.contains(":") { continue }  // RFC 1421 header such as Proc-Type or DEK-Info
+                if trimmed.contains(":") {
+                    headers.append(trimmed)  // RFC 1421 header such as Proc-Type or DEK-Info
+                    continue
+                }
                 body += trimmed
             }
-            guard closed else {
-                throw .malformedInput("PEM block \(label) has no END line: the file is truncated")
+            guard let end else {
+                found.append(.broken(label: label, reason: "PEM block \(label) has no END line: the file is truncated"))
+                break
+            }
+            guard end == label else {
+                found.append(.broken(label: label, reason: "PEM block BEGIN \(label) ends with END \(end)"))
+                continue
             }
             guard let data = Data(base64Encoded: body), !data.isEmpty else {
-                throw .malformedInput("PEM block \(label) does not hold valid Base64")
+                found.append(.broken(label: label, reason: "PEM block \(label) does not hold valid Base64"))
+                continue
             }
-            blocks.append(PEMBlock(label: label, der: Array(data)))
+            found.append(.block(PEMBlock(label: label, der: Array(data), headers: headers)))
         }
-        return blocks
+        return found
     }
 
     private static func armourLabel(_ line: Substring, kind: String) -> String? {

@@ -83,3 +83,20 @@ public struct PKIError: Error, Hashable, Sendable, CustomStringConvertible {
         PKIError(code: .creationFailed, reason: reason, hint: nil, file: nil)
     }
 }
+
+extension PKIError {
+    /// Another library's error as a sentence for our output: swift-asn1's and swift-certificates' descriptions
+    /// (`ASN1Error.invalidASN1Object: Invalid padding bit X509/KeyUsage.swift:269`) lose their type prefix and
+    /// source location. For display only: no decision is ever made on this text.
+    static func sentence(_ error: any Error) -> String {
+        var text = String(describing: error)
+        for prefix in ["ASN1Error.", "CertificateError."] where text.hasPrefix(prefix) {
+            text.removeFirst(prefix.count)
+        }
+        // " Path/File.swift:123" at the end.
+        if let space = text.lastIndex(of: " "), text[text.index(after: space)...].contains(".swift:") {
+            text = String(text[..<space])
+        }
+        return text
+    }
+}

@@ -80,6 +80,9 @@ public struct InspectionReport: Codable, Hashable, Sendable {
     public var privateKeys: [PrivateKeySummary]
     /// For a PKCS#12 file: how it is protected and who can open it.
     public var pkcs12: PKCS12Summary?
+    /// The parts of the file that were reported instead of read: keys TrustGate cannot use or decrypt,
+    /// certificates that are not strict DER, blocks it does not read.
+    public var unreadable: [UnreadablePart]
 
     /// The container half of a PFX inspection.
     public struct PKCS12Summary: Codable, Hashable, Sendable {
@@ -93,8 +96,9 @@ public struct InspectionReport: Codable, Hashable, Sendable {
         format = bundle.format.rawValue
         let roles = ChainAnalysis.roles(of: bundle.certificates)
         certificates = zip(bundle.certificates, roles).map { CertificateSummary($0, role: $1) }
-        hasPrivateKey = !bundle.privateKeys.isEmpty
+        hasPrivateKey = !bundle.privateKeys.isEmpty || bundle.unreadable.contains { $0.kind == .privateKey }
         privateKeys = bundle.privateKeys.map { PrivateKeySummary($0, certificates: bundle.certificates) }
         pkcs12 = bundle.pfx.map { PKCS12Summary(bags: $0.bags, mac: $0.mac, opensIn: PFXCompatibility($0)) }
+        unreadable = bundle.unreadable
     }
 }

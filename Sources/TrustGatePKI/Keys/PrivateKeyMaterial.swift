@@ -96,6 +96,15 @@ extension PrivateKeyMaterial {
     /// Reads a private key from a PEM block: PKCS#8 (`PRIVATE KEY`), SEC1 (`EC PRIVATE KEY`) or
     /// PKCS#1 (`RSA PRIVATE KEY`).
     public init(pemBlock block: PEMBlock) throws(PKIError) {
+        if block.isLegacyEncrypted {
+            let cipher = block.headers.first { $0.lowercased().hasPrefix("dek-info:") }
+                .flatMap { $0.dropFirst("dek-info:".count).split(separator: ",").first }  // the cipher, not the IV
+                .map { ", " + $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            throw .unsupportedInput(
+                "the private key is encrypted (legacy PEM encryption\(cipher))",
+                hint: "decrypt it first: openssl pkey -in KEY -out KEY.plain (prompts for the password)"
+            )
+        }
         switch block.label {
         case "PRIVATE KEY":
             try self.init(pkcs8DER: block.der)
@@ -131,9 +140,28 @@ extension PrivateKeyMaterial {
             }
             self.init(.ed25519(key))
         default:
-            throw .unsupportedInput(
-                "private keys of algorithm \(fields.algorithmOID) are not supported (EC, RSA and Ed25519 are)"
-            )
+            throw .unsupportedInput("\(fields.keyDescription) private keys are not supported (EC, RSA and Ed25519 are)")
+        }
+    }
+
+    /// What the key in a PEM block is, told from its structure alone, for keys this type cannot hold (DSA,
+    /// Ed448, X25519, other curves) and for keys it can; nil when encrypted or unreadable.
+    public static func describe(pemBlock block: PEMBlock) -> KeyDescription? {
+        guard !block.isLegacyEncrypted else { return nil }
+        switch block.label {
+        case "PRIVATE KEY":
+            return (try? PKCS8Fields(der: block.der))?.keyDescription
+        case "DSA PRIVATE KEY":
+            // OpenSSL's traditional form: SEQUENCE { version, p, q, g, y, x }; the size is p's.
+            let prime = try? DER.sequence(DER.parse(block.der), identifier: .sequence) { nodes in
+                _ = try Int(derEncoded: &nodes)
+                let prime = try ArraySlice<UInt8>(derEncoded: &nodes)
+                while nodes.next() != nil {}
+                return prime
+            }
+            return prime.map { KeyDescription(algorithm: "DSA", bits: KeyDescription.bitLength(of: $0)) }
+        default:
+            return (try? PrivateKeyMaterial(pemBlock: block))?.description
         }
     }
 
@@ -195,15 +223,41 @@ struct PKCS8Fields {
     /// For EC keys: the named curve in the algorithm parameters.
     var curveOID: String?
     var privateKey: [UInt8]
+    /// What the key is, told from the algorithm identifier (and, for RSA, the modulus).
+    var keyDescription: KeyDescription
 
     init(der: [UInt8]) throws {
-        (algorithmOID, curveOID, privateKey) = try DER.sequence(DER.parse(der), identifier: .sequence) { nodes in
+        (algorithmOID, curveOID, privateKey, keyDescription) = try DER.sequence(DER.parse(der), identifier: .sequence) {
+            nodes in
             _ = try Int(derEncoded: &nodes)
             let (oid, parameters) = try AlgorithmIdentifierFields.read(&nodes)
             let key = try ASN1OctetString(derEncoded: &nodes)
             while nodes.next() != nil {}  // attributes [0], publicKey [1]
             let curve = parameters.flatMap { try? ASN1ObjectIdentifier(derEncoded: $0).description }
-            return (oid.description, curve, Array(key.bytes))
+            return (oid.description, curve, Array(key.bytes), Self.describe(oid, parameters: parameters, key: key.bytes))
+        }
+    }
+
+    private static func describe(_ oid: ASN1ObjectIdentifier, parameters: ASN1Node?, key: ArraySlice<UInt8>)
+        -> KeyDescription
+    {
+        switch oid.description {
+        case "1.2.840.113549.1.1.1", "1.2.840.113549.1.1.10":
+            // RSAPrivateKey ::= SEQUENCE { version, modulus, … }
+            let modulus = try? DER.sequence(DER.parse(key), identifier: .sequence) { nodes in
+                _ = try Int(derEncoded: &nodes)
+                let modulus = try ArraySlice<UInt8>(derEncoded: &nodes)
+                while nodes.next() != nil {}
+                return modulus
+            }
+            return KeyDescription(algorithm: oid.description.hasSuffix(".10") ? "RSA-PSS" : "RSA",
+                                  bits: modulus.map { KeyDescription.bitLength(of: $0) } ?? 0)
+        case "1.3.101.110": return KeyDescription(algorithm: "X25519", bits: 256)
+        case "1.3.101.111": return KeyDescription(algorithm: "X448", bits: 448)
+        default:
+            // DSA, EC and EdDSA are told from the identifier alone; the public-key reader knows them.
+            return (try? KeyDescription(algorithmOID: oid, parameters: parameters, key: []))
+                ?? KeyDescription(algorithm: oid.description, bits: 0)
         }
     }
 

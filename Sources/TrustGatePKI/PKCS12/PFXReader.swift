@@ -1,4 +1,5 @@
 import COpenSSL
+import Crypto
 
 /// Reads PKCS#12 files as OpenSSL, Windows, macOS, Java and GnuTLS write them, through the system OpenSSL 3:
 /// PBES2/AES, 3DES, RC2-40 (with the legacy provider, loaded only for such files), empty and absent passwords,
@@ -11,7 +12,10 @@ public enum PFXReader {
     /// Decrypts `der`. With `password` nil, an empty and an absent password are tried (and
     /// `passwordRequired` thrown if neither opens the file); with a password, a MAC that does not verify is
     /// `wrongPassword`.
-    public static func read(_ der: [UInt8], password: Password?) throws(PKIError) -> CertificateBundle {
+    /// `tolerant`: a certificate or key that cannot be used is listed in the bundle's `unreadable` instead.
+    public static func read(_ der: [UInt8], password: Password?, tolerant: Bool = false) throws(PKIError)
+        -> CertificateBundle
+    {
         let report = try PFXContainerReport(der: der)
         let iterations = report.bags.compactMap(\.iterations) + (report.mac.map { [$0.iterations] } ?? [])
         guard iterations.allSatisfy({ (1...maximumIterations).contains($0) }) else {
@@ -52,12 +56,28 @@ public enum PFXReader {
             )
         }
 
-        var certificates: [ParsedCertificate] = []
-        if let leaf { certificates.append(try certificate(leaf)) }
+        var unreadable: [UnreadablePart] = []
+        var firstError: PKIError?
+        func note(_ error: PKIError, _ part: UnreadablePart) throws(PKIError) {
+            guard tolerant else { throw error }
+            if firstError == nil { firstError = error }
+            unreadable.append(part)
+        }
+        var x509s: [OpaquePointer] = leaf.map { [$0] } ?? []
         if let others {
             for index in 0..<trustgate_sk_X509_num(others) {
-                guard let entry = trustgate_sk_X509_value(others, index) else { continue }
-                certificates.append(try certificate(entry))
+                if let entry = trustgate_sk_X509_value(others, index) { x509s.append(entry) }
+            }
+        }
+        var certificates: [ParsedCertificate] = []
+        for (index, x509) in x509s.enumerated() {
+            do {
+                certificates.append(try certificate(x509))
+            } catch {
+                let der = OpenSSLLibrary.der { i2d_X509(x509, $0) }
+                try note(error, UnreadablePart(
+                    kind: .certificate, position: index + 1, label: "PKCS#12 certificate", reason: error.reason,
+                    sha256: der.map { Array(SHA256.hash(data: $0)).hexString }))
             }
         }
         var keys: [PrivateKeyMaterial] = []
@@ -69,14 +89,25 @@ public enum PFXReader {
             guard let pkcs8 = OpenSSLLibrary.der({ i2d_PKCS8_PRIV_KEY_INFO(info, $0) }) else {
                 throw .malformedInput("the PFX's private key cannot be encoded: \(OpenSSLLibrary.drainErrors())")
             }
-            keys.append(try PrivateKeyMaterial(pkcs8DER: pkcs8))
+            do {
+                keys.append(try PrivateKeyMaterial(pkcs8DER: pkcs8))
+            } catch {
+                try note(error, UnreadablePart(
+                    kind: .privateKey, position: 1, label: "PKCS#12 private key", reason: error.reason,
+                    key: (try? PKCS8Fields(der: pkcs8))?.keyDescription))
+            }
         }
-        guard !certificates.isEmpty || !keys.isEmpty else {
+        guard !certificates.isEmpty || !keys.isEmpty || !unreadable.isEmpty else {
             throw .malformedInput("the PFX holds neither a certificate nor a key")
+        }
+        // Tolerant reading still refuses a file of which nothing could be read or described.
+        if certificates.isEmpty, keys.isEmpty, !unreadable.contains(where: { $0.key != nil }), let firstError {
+            throw firstError
         }
         var bundle = CertificateBundle(format: .pkcs12, certificates: ordered(certificates, key: keys.first),
                                        privateKeys: keys)
         bundle.pfx = report
+        bundle.unreadable = unreadable
         return bundle
     }
 
