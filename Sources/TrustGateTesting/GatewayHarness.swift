@@ -125,11 +125,14 @@ public final class GatewayHarness: @unchecked Sendable {
 
     /// An `openssl s_server -www` presenting `certificate` (PEM, its first certificate is the leaf) followed by
     /// the certificates of `chain`, with the private key `key`: a backend that sends whatever chain a test needs.
-    public func opensslBackend(certificate: String, chain: String?, key: String) throws -> (BackgroundProcess, Int) {
+    /// `options` go to s_server as they are (`-cipher DEFAULT@SECLEVEL=0` lets it serve an RSA-1024 key).
+    public func opensslBackend(certificate: String, chain: String?, key: String, options: [String] = []) throws
+        -> (BackgroundProcess, Int)
+    {
         let server = try BackgroundProcess("openssl", [
             "s_server", "-accept", "127.0.0.1:0", "-www", "-cert", directory.file(certificate),
             "-key", directory.file(key),
-        ] + (chain.map { ["-cert_chain", directory.file($0)] } ?? []))
+        ] + (chain.map { ["-cert_chain", directory.file($0)] } ?? []) + options)
         backends.append(server)
         return (server, Int(try server.waitFor("ACCEPT 127\\.0\\.0\\.1:([0-9]+)")) ?? 0)
     }
