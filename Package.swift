@@ -88,7 +88,12 @@ let package = Package(
         .executableTarget(name: "trustgate-fuzz", dependencies: ["TrustGateFuzzing", "CLibFuzzer"]),
         // In-process benchmarks (not tests): `swift run -c release trustgate-bench`.
         .executableTarget(
-            name: "trustgate-bench", dependencies: ["TrustGatePKI", "TrustGateAllowList"], path: "Benchmarks/TrustGateBench"
+            name: "trustgate-bench",
+            dependencies: [
+                "TrustGatePKI", "TrustGateAllowList", "TrustGateTesting", "COpenSSL",
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            path: "Benchmarks/TrustGateBench"
         ),
         // Test-only helpers: temporary directories, openssl/certtool runners, a test PKI in code.
         .target(

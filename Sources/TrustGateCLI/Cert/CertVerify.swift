@@ -37,7 +37,7 @@ extension Cert {
                 hostname-mismatch, expired, not-yet-valid, bad-signature, not-a-ca, path-length-exceeded, \
                 name-constraint-violation, bad-key-usage, weak-key, leaf-not-first, not-well-known-ca, \
                 profile-violation (an RFC 5280 or server-profile rule), malformed, too-complex (more than 16 \
-                certificates or 100 KiB presented, more than 1,000 --intermediates, or over a work bound: 256 \
+                certificates or 100 KiB presented, more than 1,000 --intermediates, or over a work bound: 100 \
                 signature checks or 12 certificates in path building, 250,000 name-constraint comparisons); 65 \
                 unreadable input (a certificate that does not parse as strict DER: a version other than v1-v3, a \
                 serial over 20 octets, a malformed extension).

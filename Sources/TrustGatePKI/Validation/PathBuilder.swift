@@ -17,7 +17,7 @@ struct PathBuilder {
         case exhausted
     }
 
-    static let maximumSignatureChecks = 256
+    static let maximumSignatureChecks = 100  // rustls-webpki's figure
     static let maximumPaths = 8
     static let maximumDepth = 12
 

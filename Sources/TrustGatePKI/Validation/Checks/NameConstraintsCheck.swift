@@ -1,3 +1,4 @@
+import Foundation
 import SwiftASN1
 import X509
 
@@ -145,4 +146,40 @@ struct NameConstraintsCheck: PathCheck {
             return nil
         }
     }
+}
+
+/// The name-constraints reader and matcher, for `trustgate-fuzz` alone.
+package enum NameConstraintsFuzz {
+    /// For `trustgate-fuzz name-constraints`: `value` read as a nameConstraints extension value and, when it
+    /// parses, applied to certificates with names of every form (DNS and wildcard, IPv4 and IPv6, email, URI,
+    /// directory name, a subject CN without SANs).
+    package static func fuzz(_ value: [UInt8]) {
+        guard let constraints = try? NameConstraintsCheck.Subtrees(value[...]) else { return }
+        for certificate in fuzzCertificates {
+            _ = constraints.violation(by: CertificateNames(certificate))
+        }
+    }
+
+    private static let fuzzCertificates: [ParsedCertificate] = {
+        guard let validity = try? ValidityPeriod(notBefore: Date(), notAfter: Date().addingTimeInterval(86400)),
+            let directory = try? DistinguishedName(builder: {
+                CountryName("DE")
+                OrganizationName("Example Corp")
+                CommonName("backend.test")
+            })
+        else { return [] }
+        let names: [[GeneralName]] = [
+            [.dnsName("backend.example.test"), .dnsName("*.zone.example.test"), .dnsName("EXAMPLE.test.")],
+            [.ipAddress(ASN1OctetString(contentBytes: [10, 0, 0, 4])),
+             .ipAddress(ASN1OctetString(contentBytes: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]))],
+            [.rfc822Name("ops@example.test"), .uniformResourceIdentifier("https://api.example.test:8443/x")],
+            [.directoryName(directory)],
+            [],
+        ]
+        return names.compactMap { sans in
+            try? CertificateFactory.issue(
+                CertificateRequest(commonName: "backend.example.test", subjectAlternativeNames: sans, validity: validity)
+            ).certificate
+        }
+    }()
 }
