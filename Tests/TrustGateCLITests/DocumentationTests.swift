@@ -47,6 +47,12 @@ struct DocumentationTests {
             expectedPages.insert(page)
             #expect(!command.abstract.isEmpty, "\(page): abstract")
             #expect(command.discussion.contains("EXAMPLES:"), "\(page): discussion with EXAMPLES")
+            // A backslash ends a line only as a shell continuation (EXAMPLES, or an indented command); in prose it
+            // is a `\\` meant as `\`.
+            let prose = command.discussion.components(separatedBy: "EXAMPLES:").first ?? ""
+            for line in prose.split(separator: "\n") where line.hasSuffix("\\") && !line.hasPrefix("  ") {
+                Issue.record("\(page): a prose line ends in a literal backslash: '\(line)'")
+            }
             let path = (manDirectory as NSString).appendingPathComponent(page)
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 Issue.record("Man/\(page) is missing: run scripts/generate-man.sh")
