@@ -130,36 +130,29 @@ public enum BackendProbe {
         let deadline = NIODeadline.now() + .seconds(clamping: timeout)
         var probeSettings = settings
         probeSettings.connectTimeout = min(settings.connectTimeout, timeout)
-        let connection: UpstreamConnector.Connection
+        let result: UpstreamConnectResult
         do {
-            connection = try await connector.connect(member: member, settings: probeSettings, eventLoop: eventLoop) {
+            result = try await connector.connect(member: member, settings: probeSettings, eventLoop: eventLoop) {
                 channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ProbeResponseReader(status: status))
                 }
             }.get()
         } catch {
-            status.fail(error)
-            switch error {
-            case UpstreamConnector.Failure.rejected(let verdict, let presented):
-                health.category = verdict.category.rawValue
-                health.detail = verdict.detail
-                health.presented = summaries(presented)
-                if let leaf = presented.first { health.nearestEntry = state.policy.nearestEntry(to: leaf) }
-                expiry(of: presented.first, into: &health, warningDays: warningDays, now: now)
-            case UpstreamConnector.Failure.timeout(let detail):
-                (health.category, health.detail) = (ReasonCategory.timeout.rawValue, detail)
-            case UpstreamConnector.Failure.unreachable(let detail):
-                (health.category, health.detail) = (ReasonCategory.unreachable.rawValue, detail)
-            default:
-                (health.category, health.detail) = (ReasonCategory.handshakeFailed.rawValue, "\(error)")
-            }
-            if case UpstreamConnector.Failure.rejected(_, let presented) = error {
-                return ProbedBackend(health: health, chain: presented, settings: settings)
-            }
-            return ProbedBackend(health: health, chain: [], settings: settings)
+            result = .handshakeFailed("\(error)")
         }
-        let presented = connection.verdict.presented
+        guard case .connected(let connection) = result else {
+            status.fail(ProbeFailure(category: result.category, detail: result.detail))
+            (health.category, health.detail) = (result.category.rawValue, result.detail)
+            guard case .rejected(_, let presented) = result else {
+                return ProbedBackend(health: health, chain: [], settings: settings)
+            }
+            health.presented = summaries(presented)
+            if let leaf = presented.first { health.nearestEntry = state.policy.nearestEntry(to: leaf) }
+            expiry(of: presented.first, into: &health, warningDays: warningDays, now: now)
+            return ProbedBackend(health: health, chain: presented, settings: settings)
+        }
+        let presented = connection.presented
         health.presented = summaries(presented)
         expiry(of: presented.first, into: &health, warningDays: warningDays, now: now)
         let channel = connection.channel
@@ -167,8 +160,8 @@ public enum BackendProbe {
         let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: trustgate-probe\r\nConnection: close\r\n\r\n"
         channel.writeAndFlush(channel.allocator.buffer(string: request), promise: nil)
         let timer = eventLoop.scheduleTask(deadline: deadline) {
-            status.fail(UpstreamConnector.Failure.timeout(
-                "no response to GET \(path) within \(UpstreamConnector.seconds(timeout)) of the probe's start"
+            status.fail(ProbeFailure(
+                category: .timeout, detail: "no response to GET \(path) within \(UpstreamConnector.seconds(timeout)) of the probe's start"
             ))
         }
         defer {
@@ -189,8 +182,8 @@ public enum BackendProbe {
                 health.state = .healthy
                 health.detail = "HTTP \(code); " + (settings.scheme == .https ? "certificate allowed (\(settings.trust.rawValue))" : "plain HTTP")
             }
-        } catch UpstreamConnector.Failure.timeout(let detail) {
-            (health.category, health.detail) = (ReasonCategory.timeout.rawValue, detail)
+        } catch let failure as ProbeFailure {
+            (health.category, health.detail) = (failure.category.rawValue, failure.detail)
         } catch {
             (health.category, health.detail) = (ReasonCategory.unreachable.rawValue, "no valid response to GET \(path): \(error)")
         }
@@ -273,4 +266,10 @@ final class ProbeResponseReader: ChannelInboundHandler {
         promise.fail(error)
         context.close(promise: nil)
     }
+}
+
+/// Why a probe got no response: its whole budget ran out, or the connection was never made.
+struct ProbeFailure: Error {
+    let category: ReasonCategory
+    let detail: String
 }

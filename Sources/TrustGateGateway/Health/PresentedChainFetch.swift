@@ -21,25 +21,22 @@ public enum PresentedChainFetch: Sendable {
         } catch {
             return .failed(.handshakeFailed, "\(error)")
         }
-        let box = UpstreamVerdictBox()
         let tls = UpstreamConnector.TLSRequest(serverName: serverName, sessionKey: "", identity: nil) { evidence in
-            await box.judge(evidence) { _ in UpstreamAdmission(generation: 0, validUntil: .distantFuture) }
+            await Judgement.of(evidence) { presented in
+                (TrustVerdict(chain: presented, problems: []), UpstreamAdmission(generation: 0, validUntil: .distantFuture))
+            }
         }
         let opened = connector.open(
-            host: host, port: port, timeout: timeout, tls: tls, box: box, eventLoop: group.next()
+            host: host, port: port, timeout: timeout, tls: tls, eventLoop: group.next()
         ) { $0.eventLoop.makeSucceededVoidFuture() }
+        let result: UpstreamConnectResult
         do {
-            let connection = try await opened.get()
-            try? await connection.channel.close()
-            return .chain(box.presented)
-        } catch UpstreamConnector.Failure.rejected(let verdict, _) {
-            return .failed(verdict.category, verdict.detail)
-        } catch UpstreamConnector.Failure.timeout(let detail) {
-            return .failed(.timeout, detail)
-        } catch UpstreamConnector.Failure.unreachable(let detail) {
-            return .failed(.unreachable, detail)
+            result = try await opened.get()
         } catch {
             return .failed(.handshakeFailed, "\(error)")
         }
+        guard case .connected(let connection) = result else { return .failed(result.category, result.detail) }
+        try? await connection.channel.close()
+        return .chain(connection.presented)
     }
 }

@@ -429,14 +429,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             return channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(handler.value)
             }
-        }.hop(to: eventLoop).whenComplete { result in
-            bound.value.connected(
-                result.map {
-                    UpstreamLink(channel: $0.channel, handler: handler.value, key: key, admission: $0.verdict.admission,
-                                 leaf: $0.verdict.presented.first)
-                },
-                exchangeID: exchange.id
-            )
+        }.hop(to: eventLoop).whenComplete { completed in
+            let result = (try? completed.get()) ?? .handshakeFailed("the connection attempt was abandoned")
+            bound.value.connected(result, exchangeID: exchange.id) { connection in
+                UpstreamLink(channel: connection.channel, handler: handler.value, key: key, admission: connection.admission,
+                             leaf: connection.presented.first)
+            }
         }
     }
 
@@ -450,15 +448,18 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func connected(_ result: Result<UpstreamLink, Error>, exchangeID: Int) {
+    private func connected(
+        _ result: UpstreamConnectResult, exchangeID: Int, link makeLink: (UpstreamConnector.Connection) -> UpstreamLink
+    ) {
         guard let exchange, exchange.id == exchangeID, case .connecting(let buffered, let bytes) = state,
             let context
         else {
-            if case .success(let link) = result { link.channel.close(promise: nil) }
+            if case .connected(let connection) = result { connection.channel.close(promise: nil) }
             return
         }
         switch result {
-        case .success(let link):
+        case .connected(let connection):
+            let link = makeLink(connection)
             if let leaf = link.leaf {
                 environment.metrics.handshake(pool: exchange.route.pool.name, category: ReasonCategory.ok.rawValue)
                 environment.metrics.backendCertificate(pool: exchange.route.pool.name, member: exchange.target, leaf: leaf)
@@ -471,8 +472,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             link.channel.flush()
             resumeClient()
-        case .failure(let error):
-            let (status, category, detail) = describe(error, exchange: exchange)
+        case .rejected, .unreachable, .timeout, .handshakeFailed:
+            let (status, category, detail) = describe(result, exchange: exchange)
             let pool = exchange.route.pool
             environment.metrics.handshake(pool: pool.name, category: category)
             exchange.router.markDown(pool, exchange.member, category: category)
@@ -502,17 +503,15 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private static let badGateway: Status = (502, "Bad Gateway")
     private static let gatewayTimeout: Status = (504, "Gateway Timeout")
 
-    private func describe(_ error: Error, exchange: Exchange) -> (Status, String, String?) {
-        switch error {
-        case UpstreamConnector.Failure.rejected(let verdict, _):
+    private func describe(_ result: UpstreamConnectResult, exchange: Exchange) -> (Status, String, String?) {
+        switch result {
+        case .rejected(let verdict, _):
             logRejection(verdict, exchange: exchange)
             return (Self.badGateway, verdict.category.rawValue, nil)
-        case UpstreamConnector.Failure.timeout(let detail):
+        case .timeout(let detail):
             return (Self.gatewayTimeout, ReasonCategory.timeout.rawValue, detail)
-        case UpstreamConnector.Failure.unreachable(let detail):
-            return (Self.badGateway, ReasonCategory.unreachable.rawValue, detail)
-        default:
-            return (Self.badGateway, ReasonCategory.handshakeFailed.rawValue, "\(error)")
+        case .connected, .unreachable, .handshakeFailed:
+            return (Self.badGateway, result.category.rawValue, result.detail)
         }
     }
 

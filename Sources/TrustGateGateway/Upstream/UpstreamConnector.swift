@@ -9,22 +9,66 @@ import NIOTLS
 import TrustGateAllowList
 import TrustGatePKI
 
+/// How connecting to a backend ended: one value, the verdict carried with the handshake that produced it.
+enum UpstreamConnectResult {
+    case connected(UpstreamConnector.Connection)
+    /// The allow-list refused the backend: the verdict, and the chain as presented (empty when it could not be
+    /// built).
+    case rejected(TrustVerdict, presented: [ParsedCertificate])
+    case unreachable(String)
+    case timeout(String)
+    case handshakeFailed(String)
+
+    /// The reason category of a failed attempt (`ok` when connected).
+    var category: ReasonCategory {
+        switch self {
+        case .connected: return .ok
+        case .rejected(let verdict, _): return verdict.category
+        case .unreachable: return .unreachable
+        case .timeout: return .timeout
+        case .handshakeFailed: return .handshakeFailed
+        }
+    }
+
+    /// What went wrong, for a log line or a report.
+    var detail: String {
+        switch self {
+        case .connected: return ""
+        case .rejected(let verdict, _): return verdict.detail
+        case .unreachable(let detail), .timeout(let detail), .handshakeFailed(let detail): return detail
+        }
+    }
+}
+
 /// Opens connections to backends. For `https` settings, a new TLS connection whose certificate check is the
 /// allow-list policy on the one ``TrustEvaluator``: NIOSSL's custom verification callback hands the presented
 /// chain to it and completes asynchronously, never blocking the event loop.
 final class UpstreamConnector: Sendable {
+    /// An open connection to a backend, with what its handshake established.
     struct Connection {
         let channel: Channel
-        let verdict: UpstreamVerdictBox
+        /// The chain the backend presented (for a resumed session, when the session was made); empty for HTTP.
+        let presented: [ParsedCertificate]
+        /// What the allowing verdict admits; nil for plain HTTP.
+        let admission: UpstreamAdmission?
         let target: String
     }
 
-    enum Failure: Error {
-        /// The allow-list refused the backend: the verdict, and the chain as presented.
+    /// How a connection attempt failed, inside the connector (callers get an ``UpstreamConnectResult``).
+    private enum Failure: Error {
         case rejected(TrustVerdict, presented: [ParsedCertificate])
         case unreachable(String)
         case timeout(String)
         case handshakeFailed(String)
+
+        var result: UpstreamConnectResult {
+            switch self {
+            case .rejected(let verdict, let presented): return .rejected(verdict, presented: presented)
+            case .unreachable(let detail): return .unreachable(detail)
+            case .timeout(let detail): return .timeout(detail)
+            case .handshakeFailed(let detail): return .handshakeFailed(detail)
+            }
+        }
     }
 
     private let sslContext: UpstreamTLSContext
@@ -67,13 +111,12 @@ final class UpstreamConnector: Sendable {
     /// Connects on `eventLoop` (the client connection's own loop) to `member` with `settings`. The backend's
     /// chain is judged by the allow-list during the handshake; `settings.connectTimeout` bounds the TCP connect
     /// and the TLS handshake together (nginx's `proxy_connect_timeout`), after which the connection is closed and
-    /// the result is ``Failure/timeout(_:)``.
+    /// the result is ``UpstreamConnectResult/timeout(_:)``. The future never fails.
     func connect(
         member: GatewayConfiguration.Member, settings: GatewayConfiguration.BackendSettings, eventLoop: EventLoop,
         responseHandler: @escaping @Sendable (Channel) -> EventLoopFuture<Void>
-    ) -> EventLoopFuture<Connection> {
+    ) -> EventLoopFuture<UpstreamConnectResult> {
         let hostName = settings.hostName(for: member)
-        let box = UpstreamVerdictBox()
         let state = self.state
         let tls: TLSRequest? = settings.scheme == .https ? TLSRequest(
             serverName: hostName,
@@ -82,24 +125,23 @@ final class UpstreamConnector: Sendable {
                 + "\(settings.verificationProfile)\u{0}\(settings.clientCertificate.map { "\($0)" } ?? "")",
             identity: settings.clientCertificate == nil ? nil : identities.withLockedValue { $0[settings.name] },
             judge: { evidence in
-                await box.judge(evidence) { presented in
+                await Judgement.of(evidence) { presented in
                     let (verdict, generation) = await state.versionedVerdict(
                         for: presented, hostName: hostName, mode: settings.trust, profile: settings.verificationProfile
                     )
-                    box.verdict = verdict
-                    return verdict.isTrusted ? UpstreamAdmission(generation: generation, verdict: verdict) : nil
+                    return (verdict, verdict.isTrusted ? UpstreamAdmission(generation: generation, verdict: verdict) : nil)
                 }
             }
         ) : nil
         return open(
-            host: member.host, port: settings.port(for: member), timeout: settings.connectTimeout, tls: tls, box: box,
+            host: member.host, port: settings.port(for: member), timeout: settings.connectTimeout, tls: tls,
             eventLoop: eventLoop, responseHandler: responseHandler
-        ).map { connection in
-            if settings.scheme == .https {
-                self.registry.add(connection.channel, presented: box.presented, hostName: hostName, mode: settings.trust,
-                                  profile: settings.verificationProfile)
+        ).map { result in
+            if settings.scheme == .https, case .connected(let connection) = result {
+                self.registry.add(connection.channel, presented: connection.presented, hostName: hostName,
+                                  mode: settings.trust, profile: settings.verificationProfile)
             }
-            return connection
+            return result
         }
     }
 
@@ -120,11 +162,12 @@ final class UpstreamConnector: Sendable {
     }
 
     /// TCP, then TLS when `tls` is given, within `timeout` seconds for both; the channel is closed on any failure.
+    /// The future never fails: a failure is a result.
     func open(
-        host: String, port: Int, timeout: TimeInterval, tls: TLSRequest?, box: UpstreamVerdictBox, eventLoop: EventLoop,
+        host: String, port: Int, timeout: TimeInterval, tls: TLSRequest?, eventLoop: EventLoop,
         responseHandler: @escaping @Sendable (Channel) -> EventLoopFuture<Void>
-    ) -> EventLoopFuture<Connection> {
-        let handshake = eventLoop.makePromise(of: Void.self)
+    ) -> EventLoopFuture<UpstreamConnectResult> {
+        let handshake = eventLoop.makePromise(of: UpstreamTLSHandler.Established.self)
         let sslContext = self.sslContext
         let generation = state.generation
         let target = "\(host):\(port)"
@@ -139,16 +182,12 @@ final class UpstreamConnector: Sendable {
                         let sni = IPAddressBytes.parse(tls.serverName) == nil && !tls.serverName.isEmpty ? tls.serverName : nil
                         let tlsHandler = try UpstreamTLSHandler(
                             context: sslContext, serverName: sni, sessionKey: tls.sessionKey, generation: generation,
-                            identity: tls.identity, judge: tls.judge,
-                            established: { presented, admission in
-                                box.presented = presented
-                                box.admission = admission
-                            }
+                            identity: tls.identity, judge: tls.judge
                         )
                         try channel.pipeline.syncOperations.addHandler(tlsHandler)
                         try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(promise: handshake))
                     } else {
-                        handshake.succeed()
+                        handshake.succeed(UpstreamTLSHandler.Established(presented: [], admission: nil))
                     }
                     return responseHandler(channel)
                 } catch {
@@ -173,23 +212,30 @@ final class UpstreamConnector: Sendable {
                     handshake.fail(Failure.timeout("no TLS handshake with \(target) within \(seconds)"))
                 }
                 return handshake.futureResult.flatMapErrorThrowing { error in
-                    if let verdict = box.verdict, !verdict.isTrusted {
-                        throw Failure.rejected(verdict, presented: box.presented)
-                    }
-                    if case UpstreamTLSHandler.Failure.oversizedCertificates = error {
+                    switch error {
+                    case UpstreamTLSHandler.Failure.rejected(let verdict, let presented):
+                        throw Failure.rejected(verdict, presented: presented)
+                    case UpstreamTLSHandler.Failure.oversizedCertificates:
                         let problem = TrustProblem(.tooComplex, "\(error); at most that many are read")
                         throw Failure.rejected(TrustVerdict(chain: [], problems: [problem]), presented: [])
+                    case let failure as Failure:
+                        throw failure
+                    default:
+                        throw Failure.handshakeFailed("TLS handshake with \(target) failed: \(error)")
                     }
-                    if let failure = error as? Failure { throw failure }
-                    throw Failure.handshakeFailed("TLS handshake with \(target) failed: \(error)")
-                }.map {
+                }.map { established in
                     timer.cancel()
-                    return Connection(channel: channel, verdict: box, target: target)
+                    return Connection(channel: channel, presented: established.presented,
+                                      admission: established.admission, target: target)
                 }.flatMapErrorWithEventLoop { error, loop in
                     timer.cancel()
                     channel.close(promise: nil)
                     return loop.makeFailedFuture(error)
                 }
+            }
+            .map { UpstreamConnectResult.connected($0) }
+            .recover { error in
+                (error as? Failure)?.result ?? .handshakeFailed("connection to \(target) failed: \(error)")
             }
     }
 
@@ -199,24 +245,25 @@ final class UpstreamConnector: Sendable {
     }
 }
 
-/// Completes `promise` when the TLS handshake finishes, or fails it when the connection errors or closes first.
+/// Completes `promise` with what the handshake established when it finishes, or fails it when the connection
+/// errors or closes first.
 final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
-    private let promise: EventLoopPromise<Void>
+    private let promise: EventLoopPromise<UpstreamTLSHandler.Established>
     private var done = false
 
-    init(promise: EventLoopPromise<Void>) {
+    init(promise: EventLoopPromise<UpstreamTLSHandler.Established>) {
         self.promise = promise
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard case TLSUserEvent.handshakeCompleted = event, !done else {
+        guard let established = event as? UpstreamTLSHandler.Established, !done else {
             context.fireUserInboundEventTriggered(event)
             return
         }
         done = true
-        promise.succeed()
+        promise.succeed(established)
         context.fireUserInboundEventTriggered(event)
         // Out of the way of every read that follows.
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)

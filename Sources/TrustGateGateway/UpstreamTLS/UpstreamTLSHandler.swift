@@ -32,6 +32,8 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case connection(String)
         /// The backend's Certificate message is over ``UpstreamTLSContext/maximumCertificateList``.
         case oversizedCertificates
+        /// The judge refused what the backend presented: its verdict, and the chain as judged.
+        case rejected(TrustVerdict, presented: [ParsedCertificate])
 
         var description: String {
             switch self {
@@ -39,6 +41,7 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .connection(let detail): return "TLS failed: \(detail)"
             case .oversizedCertificates:
                 return "the backend's certificates are over \(UpstreamTLSContext.maximumCertificateList) bytes"
+            case .rejected(let verdict, _): return "the backend is not allowed: \(verdict.category.rawValue)"
             }
         }
     }
@@ -47,11 +50,17 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case idle, handshaking, verifying, active, closed
     }
 
+    /// Sent up the pipeline, before NIOTLS's `handshakeCompleted`, once the handshake completes: the chain the
+    /// backend presented (for a resumed session, when the session was made) and what its verdict admits.
+    struct Established: Sendable {
+        let presented: [ParsedCertificate]
+        let admission: UpstreamAdmission?
+    }
+
     private let ssl: OpaquePointer
     private let network: NetworkBIO
     private let slot: VerificationSlot
     private let judge: Judge
-    private let established: @Sendable ([ParsedCertificate], UpstreamAdmission?) -> Void
     private let sessions: UpstreamSessionCache
     private var state = State.idle
     private var pendingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
@@ -69,8 +78,7 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// `generation` is the allow-list generation in force: only a session judged under it is offered.
     init(
         context sslContext: UpstreamTLSContext, serverName: String?, sessionKey: String, generation current: Int64,
-        identity: UpstreamClientIdentity? = nil,
-        judge: @escaping Judge, established: @escaping @Sendable ([ParsedCertificate], UpstreamAdmission?) -> Void
+        identity: UpstreamClientIdentity? = nil, judge: @escaping Judge
     ) throws {
         guard let ssl = SSL_new(sslContext.pointer) else {
             throw Failure.handshake("OpenSSL: \(OpenSSLLibrary.drainErrors())")
@@ -91,7 +99,6 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.ssl = ssl
         self.network = network
         self.judge = judge
-        self.established = established
         sessions = sslContext.sessions
         slot = VerificationSlot(sessionKey: sessionKey, sessions: sslContext.sessions)
         SSL_set_ex_data(ssl, UpstreamTLSContext.slotIndex, Unmanaged.passUnretained(slot).toOpaque())
@@ -196,9 +203,15 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                         fail(Failure.oversizedCertificates, context: context)
                         return
                     }
-                    let detail = slot.decision == .denied
-                        ? "the certificate is not allowed" : OpenSSLLibrary.drainErrors()
-                    fail(Failure.handshake(detail), context: context)
+                    if slot.decision == .denied {
+                        _ = OpenSSLLibrary.drainErrors()
+                        let verdict = slot.refusal ?? TrustVerdict(
+                            chain: slot.presented, problems: [TrustProblem(.handshakeFailed, "the judge gave no verdict")]
+                        )
+                        fail(Failure.rejected(verdict, presented: slot.presented), context: context)
+                        return
+                    }
+                    fail(Failure.handshake(OpenSSLLibrary.drainErrors()), context: context)
                 }
                 return
             }
@@ -218,8 +231,8 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             admission = slot.admission
         }
         slot.established = (presented, admission)
-        established(presented, admission)
         writeCiphertext(promise: nil, context: context)
+        context.fireUserInboundEventTriggered(Established(presented: presented, admission: admission))
         context.fireUserInboundEventTriggered(TLSUserEvent.handshakeCompleted(negotiatedProtocol: nil))
         let writes = pendingWrites
         pendingWrites = []
@@ -243,9 +256,10 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         promise.futureResult.whenComplete { result in
             let (handler, context) = bound.value
             guard case .verifying = handler.state else { return }
-            let judgement = (try? result.get()) ?? Judgement(presented: [], admission: nil)
+            let judgement = (try? result.get()) ?? Judgement(presented: [], admission: nil, refusal: nil)
             handler.slot.presented = judgement.presented
             handler.slot.admission = judgement.admission
+            handler.slot.refusal = judgement.refusal
             handler.slot.decision = judgement.admission == nil ? .denied : .allowed
             handler.state = .handshaking
             handler.drive(context: context)
@@ -356,6 +370,8 @@ final class VerificationSlot {
     var evidence = PresentedEvidence(certificates: nil, handshakeLeaf: nil, problem: nil)
     var presented: [ParsedCertificate] = []
     var admission: UpstreamAdmission?
+    /// The judge's verdict when it refused the backend.
+    var refusal: TrustVerdict?
     var offered: UpstreamSessionCache.Entry?
     /// Set when the handshake completed: what a session ticket arriving later is stored with.
     var established: (presented: [ParsedCertificate], admission: UpstreamAdmission?)?
