@@ -51,11 +51,11 @@ struct BackendHealthTests {
             let report = try JSONDecoder().decode([BackendHealth].self, from: Data(json.stdout.utf8))
             let byPool = Dictionary(grouping: report, by: \.pool)
             let ok = try #require(byPool["ok"]?.first)
-            #expect(ok.state == .healthy && ok.category == "ok" && ok.httpStatus == 200 && ok.presented.count == 2)
+            #expect(ok.state == .healthy && ok.category == .ok && ok.httpStatus == 200 && ok.presented.count == 2)
             let soon = try #require(byPool["soon"]?.first)
             #expect(soon.state == .healthy && soon.daysUntilExpiry == 4 && !soon.expiryWarning, "threshold 3 days: \(soon)")
             let wrong = try #require(byPool["wrong"]?.first)
-            #expect(wrong.state == .unhealthy && wrong.category == "hostname-mismatch" && wrong.expectedName == "backend.test")
+            #expect(wrong.state == .unhealthy && wrong.category == .verdict(.hostnameMismatch) && wrong.expectedName == "backend.test")
             #expect(wrong.presented.first?.subjectAltNames.isEmpty == false && wrong.httpStatus == nil)
             #expect(byPool["orphan"]?.first?.state == .unknown)
             for backend in started { await backend.stop() }
@@ -192,7 +192,7 @@ struct GatewayAdminTests {
             let health = try admin("/backend-health")
             #expect(health.status == "200")
             let report = try JSONDecoder().decode([BackendHealth].self, from: Data(health.body.utf8))
-            #expect(report.map(\.state) == [.healthy, .unhealthy] && report.last?.category == "hostname-mismatch", "\(health.body)")
+            #expect(report.map(\.state) == [.healthy, .unhealthy] && report.last?.category == .verdict(.hostnameMismatch), "\(health.body)")
             #expect(try admin("/nope").status == "404")
 
             // One line per request, in order; the rejected one names its pool and has no upstream answer.

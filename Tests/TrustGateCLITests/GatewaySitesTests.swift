@@ -226,7 +226,7 @@ struct GatewayProbeTests {
             let health = try TrustGateBinary.run(["gateway", "backend-health", "--config", "gateway.yaml", "--json"],
                                                  in: dir.path, environment: harness.environment)
             let report = try JSONDecoder().decode([BackendHealth].self, from: Data(health.stdout.utf8))
-            #expect(report.map(\.state) == [.healthy, .unhealthy] && report.last?.category == "unexpected-body", "\(health.stdout)")
+            #expect(report.map(\.state) == [.healthy, .unhealthy] && report.last?.category == .unexpectedBody, "\(health.stdout)")
 
             // No member matches: 502 naming the probe's category.
             try harness.writeConfiguration(configuration("nobody serves this"))

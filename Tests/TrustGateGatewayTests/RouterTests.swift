@@ -33,28 +33,28 @@ struct RouterTests {
         let picks = (0..<4).map { _ in router.pick(two) }
         #expect(picks == [.member(two.members[0]), .member(two.members[1]), .member(two.members[0]), .member(two.members[1])])
 
-        router.markDown(two, two.members[0], category: "untrusted-root")
+        router.markDown(two, two.members[0], category: .verdict(.untrustedRoot))
         #expect((0..<4).allSatisfy { _ in router.pick(two) == .member(two.members[1]) })
-        #expect(router.pick(two, excluding: [two.members[1].description]) == .noneAvailable(category: "untrusted-root"))
+        #expect(router.pick(two, excluding: [two.members[1].description]) == .noneAvailable(category: .verdict(.untrustedRoot)))
 
-        router.markDown(two, two.members[1], category: "expired")
-        #expect(router.pick(two) == .noneAvailable(category: "expired"))
+        router.markDown(two, two.members[1], category: .verdict(.expired))
+        #expect(router.pick(two) == .noneAvailable(category: .verdict(.expired)))
 
         router.clearMarks()
-        #expect(router.pick(two) != .noneAvailable(category: "expired"))
+        #expect(router.pick(two) != .noneAvailable(category: .verdict(.expired)))
 
         let quick = Router(configuration: configuration, failTimeout: .milliseconds(1))
-        quick.markDown(two, two.members[0], category: "unreachable")
-        quick.markDown(two, two.members[1], category: "unreachable")
-        while quick.pick(two) == .noneAvailable(category: "unreachable") {}  // the marks lapse after 1 ms
+        quick.markDown(two, two.members[0], category: .verdict(.unreachable))
+        quick.markDown(two, two.members[1], category: .verdict(.unreachable))
+        while quick.pick(two) == .noneAvailable(category: .verdict(.unreachable)) {}  // the marks lapse after 1 ms
     }
 
     @Test("A pool of one member is never marked down: its clients see that member's own failure")
     func poolOfOne() throws {
         let router = Router(configuration: configuration)
         let one = configuration.pools[1]
-        router.markDown(one, one.members[0], category: "expired")
+        router.markDown(one, one.members[0], category: .verdict(.expired))
         #expect(router.pick(one) == .member(one.members[0]))
-        #expect(router.pick(one, excluding: [one.members[0].description]) == .noneAvailable(category: "unreachable"))
+        #expect(router.pick(one, excluding: [one.members[0].description]) == .noneAvailable(category: .verdict(.unreachable)))
     }
 }

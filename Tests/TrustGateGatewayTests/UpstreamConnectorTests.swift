@@ -21,7 +21,9 @@ struct UpstreamConnectorTests {
         state = AllowListState(gateway: "g", version: 1, entries: [root])
     }
 
-    func settings(_ trust: TrustMode = .trustedRoot, connectTimeout: TimeInterval = 5) -> GatewayConfiguration.BackendSettings {
+    /// The judge runs on Swift's cooperative pool, which other suites' synchronous process waits can hold for a
+    /// while on a 2-core machine: the default connect timeout leaves it room, and only the timeout test is tight.
+    func settings(_ trust: TrustMode = .trustedRoot, connectTimeout: TimeInterval = 120) -> GatewayConfiguration.BackendSettings {
         GatewayConfiguration.BackendSettings(
             name: "e2e", scheme: .https, port: nil, hostName: TestPKI.backendHost, pickHostNameFromMember: false,
             trust: trust, requestTimeout: 10, connectTimeout: connectTimeout
@@ -120,7 +122,6 @@ struct UpstreamConnectorTests {
             }
             // Accepts TCP, never answers.
             let silent = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-            let started = Date()
             let stalled = try await connect(connector, port: silent.localAddress?.port ?? 0,
                                             settings: settings(connectTimeout: 0.5), group: group)
             try? await silent.close()
@@ -128,8 +129,8 @@ struct UpstreamConnectorTests {
                 Issue.record("expected timeout, got \(stalled.category): \(stalled.detail)")
                 return
             }
-            #expect(detail.contains("no TLS handshake"), "\(detail)")
-            #expect(Date().timeIntervalSince(started) < 5)
+            // The handshake timer fired (no wall-clock assertion: the suite shares a 2-thread cooperative pool).
+            #expect(detail.contains("no TLS handshake") && detail.contains("within 0.5 s"), "\(detail)")
         }
     }
 }

@@ -105,7 +105,7 @@ extension AllowListCommand {
             for backend in probed {
                 let health = backend.health
                 var row = Row(pool: health.pool, member: health.member, settings: health.settings,
-                              expectedName: health.expectedName, now: health.category, after: nil, effect: "not-judged",
+                              expectedName: health.expectedName, now: health.category.rawValue, after: nil, effect: "not-judged",
                               detail: health.detail)
                 if let settings = backend.settings, settings.scheme == .https, !backend.chain.isEmpty {
                     let hostName = health.expectedName ?? ""

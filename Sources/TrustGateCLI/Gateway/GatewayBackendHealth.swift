@@ -104,7 +104,7 @@ enum HealthTable {
         let header = ["POOL", "MEMBER", "SETTINGS", "STATE", "CATEGORY", "EXPIRES", "DETAIL"]
         let rows = report.map { health in
             [
-                health.pool, health.member, health.settings ?? "-", health.state.rawValue, health.category,
+                health.pool, health.member, health.settings ?? "-", health.state.rawValue, health.category.rawValue,
                 health.daysUntilExpiry.map { $0 < 0 ? "\(-$0)d ago" : "in \($0)d" } ?? "-", health.detail,
             ]
         }

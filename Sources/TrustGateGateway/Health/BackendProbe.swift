@@ -22,7 +22,7 @@ public struct BackendHealth: Codable, Sendable, Equatable {
     public var state: State
     /// `ok`, a reason category of the SPEC, `unexpected-status` (trusted, but the probe's HTTP status is not
     /// accepted) or `unexpected-body` (the body lacks the probe's body-match).
-    public var category: String
+    public var category: GatewayOutcome
     public var detail: String
     /// The probe's HTTP status, when the request got an answer.
     public var httpStatus: Int?
@@ -82,7 +82,7 @@ public enum BackendProbe {
                 if routed.isEmpty {
                     let health = BackendHealth(
                         pool: pool.name, member: member.description, settings: nil, expectedName: nil, state: .unknown,
-                        category: "-", detail: "no rule routes to pool \(pool.name)", httpStatus: nil, presented: [],
+                        category: .notRouted, detail: "no rule routes to pool \(pool.name)", httpStatus: nil, presented: [],
                         daysUntilExpiry: nil, expiryWarning: false, nearestEntry: nil
                     )
                     results.append(ProbedBackend(health: health, chain: [], settings: nil))
@@ -122,7 +122,7 @@ public enum BackendProbe {
         let hostName = settings.hostName(for: member)
         var health = BackendHealth(
             pool: pool, member: "\(member.host):\(settings.port(for: member))", settings: settings.name,
-            expectedName: hostName, state: .unhealthy, category: ReasonCategory.ok.rawValue, detail: "",
+            expectedName: hostName, state: .unhealthy, category: .ok, detail: "",
             httpStatus: nil, presented: [], daysUntilExpiry: nil, expiryWarning: false, nearestEntry: nil
         )
         let status = eventLoop.makePromise(of: ProbeResponseReader.Response.self)
@@ -143,7 +143,7 @@ public enum BackendProbe {
         }
         guard case .connected(let connection) = result else {
             status.fail(ProbeFailure(category: result.category, detail: result.detail))
-            (health.category, health.detail) = (result.category.rawValue, result.detail)
+            (health.category, health.detail) = (.verdict(result.category), result.detail)
             guard case .rejected(_, let presented) = result else {
                 return ProbedBackend(health: health, chain: [], settings: settings)
             }
@@ -173,19 +173,19 @@ public enum BackendProbe {
             let code = response.status
             health.httpStatus = code
             if !definition.statuses.contains(where: { $0.contains(code) }) {
-                health.category = "unexpected-status"
+                health.category = .unexpectedStatus
                 health.detail = "HTTP \(code) to GET \(path) (accepted: \(definition.statusesDescription))"
             } else if let match = definition.bodyMatch, !String(decoding: response.body, as: UTF8.self).contains(match) {
-                health.category = "unexpected-body"
+                health.category = .unexpectedBody
                 health.detail = "HTTP \(code) to GET \(path), but the body does not contain \"\(match)\""
             } else {
                 health.state = .healthy
                 health.detail = "HTTP \(code); " + (settings.scheme == .https ? "certificate allowed (\(settings.trust.rawValue))" : "plain HTTP")
             }
         } catch let failure as ProbeFailure {
-            (health.category, health.detail) = (failure.category.rawValue, failure.detail)
+            (health.category, health.detail) = (.verdict(failure.category), failure.detail)
         } catch {
-            (health.category, health.detail) = (ReasonCategory.unreachable.rawValue, "no valid response to GET \(path): \(error)")
+            (health.category, health.detail) = (.verdict(.unreachable), "no valid response to GET \(path): \(error)")
         }
         return ProbedBackend(health: health, chain: presented, settings: settings)
     }

@@ -11,7 +11,7 @@ final class HealthMonitor: Sendable {
     private struct Status {
         var failures = 0
         var unhealthy = false
-        var category = "ok"
+        var category = GatewayOutcome.ok
     }
 
     private let statuses = NIOLockedValueBox<[String: Status]>([:])
@@ -22,7 +22,7 @@ final class HealthMonitor: Sendable {
     }
 
     /// The category of the probe failure that made `member` unhealthy, or nil while it is healthy (or not probed).
-    func unhealthy(pool: String, member: GatewayConfiguration.Member) -> String? {
+    func unhealthy(pool: String, member: GatewayConfiguration.Member) -> GatewayOutcome? {
         statuses.withLockedValue { statuses in
             guard let status = statuses[Self.key(pool, member)], status.unhealthy else { return nil }
             return status.category

@@ -74,10 +74,10 @@ final class GatewayMetrics: Sendable {
         }.recordNanoseconds(nanoseconds)
     }
 
-    func handshake(pool: String, category: String) {
-        Self.metric(handshakes, Labels(pool: pool, text: category)) {
+    func handshake(pool: String, category: GatewayOutcome) {
+        Self.metric(handshakes, Labels(pool: pool, text: category.rawValue)) {
             CoreMetrics.Counter(label: "trustgate_upstream_handshakes_total",
-                                dimensions: [("pool", pool), ("category", category)], factory: factory)
+                                dimensions: [("pool", pool), ("category", category.rawValue)], factory: factory)
         }.increment()
     }
 

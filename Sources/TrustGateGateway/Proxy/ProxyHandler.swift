@@ -245,7 +245,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             requestEnded = false
             state = .discarding
             let status = error.status
-            respondError(code: status.code, reason: status.reason, category: "bad-request", log: nil)
+            respondError(code: status.code, reason: status.reason, category: .badRequest, log: nil)
         } else {
             closeUpstream()
             context.close(promise: nil)
@@ -352,7 +352,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let route = router.route(listener: site.name, path: path) else {
             exchange = nil
             state = .discarding
-            respondError(code: 404, reason: "Not Found", category: "no-route", log: "no rule routes \(path)")
+            respondError(code: 404, reason: "Not Found", category: .noRoute, log: "no rule routes \(path)")
             return
         }
         currentPool = route.pool.name
@@ -461,7 +461,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .connected(let connection):
             let link = makeLink(connection)
             if let leaf = link.leaf {
-                environment.metrics.handshake(pool: exchange.route.pool.name, category: ReasonCategory.ok.rawValue)
+                environment.metrics.handshake(pool: exchange.route.pool.name, category: .ok)
                 environment.metrics.backendCertificate(pool: exchange.route.pool.name, member: exchange.target, leaf: leaf)
             }
             attach(link)
@@ -491,7 +491,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                     return
                 }
                 finish(code: 503, reason: "Service Unavailable", category: category,
-                       log: "\(detail ?? category); no other member of pool \(pool.name) is allowed and reachable")
+                       log: "\(detail ?? category.rawValue); no other member of pool \(pool.name) is allowed and reachable")
             } else {
                 finish(code: status.code, reason: status.reason, category: category, log: detail)
             }
@@ -503,19 +503,19 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private static let badGateway: Status = (502, "Bad Gateway")
     private static let gatewayTimeout: Status = (504, "Gateway Timeout")
 
-    private func describe(_ result: UpstreamConnectResult, exchange: Exchange) -> (Status, String, String?) {
+    private func describe(_ result: UpstreamConnectResult, exchange: Exchange) -> (Status, GatewayOutcome, String?) {
         switch result {
         case .rejected(let verdict, _):
             logRejection(verdict, exchange: exchange)
-            return (Self.badGateway, verdict.category.rawValue, nil)
+            return (Self.badGateway, .verdict(verdict.category), nil)
         case .timeout(let detail):
-            return (Self.gatewayTimeout, ReasonCategory.timeout.rawValue, detail)
+            return (Self.gatewayTimeout, .verdict(.timeout), detail)
         case .connected, .unreachable, .handshakeFailed:
-            return (Self.badGateway, result.category.rawValue, result.detail)
+            return (Self.badGateway, .verdict(result.category), result.detail)
         }
     }
 
-    private func finish(code: Int, reason: String, category: String, log: String?) {
+    private func finish(code: Int, reason: String, category: GatewayOutcome, log: String?) {
         responseDeadline = nil
         state = requestEnded ? .idle : .discarding
         respondError(code: code, reason: reason, category: category, log: log)
@@ -717,7 +717,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// TLS failure (TLS 1.3 backends refuse a client certificate after the handshake), else `unreachable`.
     func upstreamFailed(_ error: Error, channel: Channel) {
         let category = error is UpstreamTLSHandler.Failure ? ReasonCategory.handshakeFailed : .unreachable
-        upstreamLost(channel, category: category.rawValue, detail: "failed: \(error)")
+        upstreamLost(channel, category: .verdict(category), detail: "failed: \(error)")
     }
 
     /// The backend sent something that is not a valid response: the connection is closed, and the client gets
@@ -732,7 +732,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             heldHead = nil
             responseStarted = false
             lastUpstreamRead = nil
-            finish(code: 502, reason: "Bad Gateway", category: "bad-response",
+            finish(code: 502, reason: "Bad Gateway", category: .badResponse,
                    log: "\(exchange.target) sent an invalid response: \(error)")
         }
     }
@@ -798,10 +798,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func upstreamClosed(_ channel: Channel) {
-        upstreamLost(channel, category: ReasonCategory.unreachable.rawValue, detail: "closed the connection before answering")
+        upstreamLost(channel, category: .verdict(.unreachable), detail: "closed the connection before answering")
     }
 
-    private func upstreamLost(_ channel: Channel, category: String, detail: String) {
+    private func upstreamLost(_ channel: Channel, category: GatewayOutcome, detail: String) {
         guard upstream?.channel === channel else { return }
         closeUpstream()
         guard case .forwarding = state, let exchange, let context else { return }
@@ -902,7 +902,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             if deadline <= now {
                 responseDeadline = nil
                 closeUpstream()
-                finish(code: 504, reason: "Gateway Timeout", category: ReasonCategory.timeout.rawValue,
+                finish(code: 504, reason: "Gateway Timeout", category: .verdict(.timeout),
                        log: "no response from \(exchange.target) (pool \(exchange.route.pool.name)) within \(Int(exchange.route.settings.requestTimeout)) s")
                 return
             }
@@ -918,7 +918,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if receivedPartialHead {
                     keepAlive = false
                     refused = true
-                    respondError(code: 408, reason: "Request Timeout", category: ReasonCategory.timeout.rawValue, log: nil)
+                    respondError(code: 408, reason: "Request Timeout", category: .verdict(.timeout), log: nil)
                 } else {
                     context.close(promise: nil)
                 }
@@ -959,7 +959,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         return buffer
     }
 
-    private func respondError(code: Int, reason: String, category: String, log: String?) {
+    private func respondError(code: Int, reason: String, category: GatewayOutcome, log: String?) {
         guard let context else { return }
         if let log {
             environment.logger.warning("upstream failed", metadata: [
@@ -1008,7 +1008,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         var host = Router.hostWithoutPort(request.host)
         if host.isEmpty { host = listener.hostNames.first { !$0.hasPrefix("*.") } ?? listener.address }
         guard host.utf8.allSatisfy({ HTTP1.isTokenByte($0) || $0 == UInt8(ascii: ":") }) else {
-            respondError(code: 400, reason: "Bad Request", category: "bad-request", log: nil)
+            respondError(code: 400, reason: "Bad Request", category: .badRequest, log: nil)
             return
         }
         let port = environment.boundPorts.port(of: listener.name) ?? listener.port

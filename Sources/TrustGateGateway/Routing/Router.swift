@@ -22,14 +22,14 @@ final class Router: Sendable {
     enum Pick: Equatable {
         case member(GatewayConfiguration.Member)
         /// Every member is marked down or was tried by this request; `category` is the latest failure's.
-        case noneAvailable(category: String)
+        case noneAvailable(category: GatewayOutcome)
         /// Active probes find every member unhealthy (502, as Azure); `category` is a probe's.
-        case allUnhealthy(category: String)
+        case allUnhealthy(category: GatewayOutcome)
     }
 
     private struct Down {
         var until: NIODeadline
-        var category: String
+        var category: GatewayOutcome
     }
 
     private struct Balance {
@@ -145,7 +145,7 @@ final class Router: Sendable {
     /// The next member of the pool, round-robin, skipping members marked down and those in `tried`.
     func pick(_ pool: GatewayConfiguration.BackendPool, excluding tried: Set<String> = []) -> Pick {
         // Members active probes find unhealthy get no traffic, in pools of any size.
-        var probeFailure: String?
+        var probeFailure: GatewayOutcome?
         var healthy = pool
         if let health {
             healthy.members = pool.members.filter { member in
@@ -153,7 +153,7 @@ final class Router: Sendable {
                 probeFailure = category
                 return false
             }
-            if healthy.members.isEmpty { return .allUnhealthy(category: probeFailure ?? "unreachable") }
+            if healthy.members.isEmpty { return .allUnhealthy(category: probeFailure ?? .verdict(.unreachable)) }
         }
         return pickAmong(healthy, excluding: tried)
     }
@@ -162,7 +162,7 @@ final class Router: Sendable {
         guard pool.members.count > 1 else {
             // A pool of one is never marked down.
             guard let only = pool.members.first, tried.isEmpty || !tried.contains(only.description) else {
-                return .noneAvailable(category: "unreachable")
+                return .noneAvailable(category: .verdict(.unreachable))
             }
             return .member(only)
         }
@@ -182,11 +182,11 @@ final class Router: Sendable {
             }
             return .member(member)
         }
-        return .noneAvailable(category: latest?.category ?? "unreachable")
+        return .noneAvailable(category: latest?.category ?? .verdict(.unreachable))
     }
 
     /// Marks `member` down for ``failTimeout`` after a failed connection (never in a pool of one).
-    func markDown(_ pool: GatewayConfiguration.BackendPool, _ member: GatewayConfiguration.Member, category: String) {
+    func markDown(_ pool: GatewayConfiguration.BackendPool, _ member: GatewayConfiguration.Member, category: GatewayOutcome) {
         guard pool.members.count > 1 else { return }
         let mark = Down(until: .now() + failTimeout, category: category)
         balance.withLockedValue { $0.down[Self.key(pool, member)] = mark }
