@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TrustGateAllowList
 import TrustGatePKI
 
 /// The `trustgate` command: certificate tooling, allow-lists, and the gateway.
@@ -44,11 +45,21 @@ public struct TrustGate: AsyncParsableCommand {
             let wrapped = CLIError(error, what: "failed")
             ErrorReporter.report(wrapped)
             return wrapped.status.rawValue
+        } catch let error as AllowListError {
+            let wrapped = CLIError(error, what: "failed")
+            ErrorReporter.report(wrapped)
+            return wrapped.status.rawValue
         } catch {
-            let code = exitCode(for: error).rawValue
-            if code == 0 || error is ExitCode {
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode {
                 // --help, --version, or a command's own clean exit: ArgumentParser prints those.
                 exit(withError: error)
+            }
+            guard code == .validationFailure else {
+                // Not a usage error and not one of ours: a defect, said as such (EX_SOFTWARE), never "invalid usage".
+                let unexpected = CLIError(what: "failed", why: "\(error)", status: .software)
+                ErrorReporter.report(unexpected)
+                return unexpected.status.rawValue
             }
             ErrorReporter.reportUsage(message: message(for: error), full: fullMessage(for: error))
             return CLIError.ExitStatus.usage.rawValue
