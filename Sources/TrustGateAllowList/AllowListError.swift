@@ -3,7 +3,7 @@
 public struct AllowListError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Backing: Hashable, Sendable {
-            case refused, notFound, storeUnreadable, storeUnwritable, invalidDocument, unsupportedStore
+            case refused, notFound, versionConflict, storeUnreadable, storeUnwritable, invalidDocument, unsupportedStore
         }
         fileprivate var backing: Backing
 
@@ -11,6 +11,8 @@ public struct AllowListError: Error, Hashable, Sendable, CustomStringConvertible
         public static let refused = Code(backing: .refused)
         /// No such gateway or entry: exit 1.
         public static let notFound = Code(backing: .notFound)
+        /// A change made only at a given allow-list version found another one: exit 1.
+        public static let versionConflict = Code(backing: .versionConflict)
         /// The store file is not an SQLite database, or is corrupt: exit 65. It is never repaired or overwritten.
         public static let storeUnreadable = Code(backing: .storeUnreadable)
         /// The store cannot be created or written (permissions, read-only place, disk full): exit 74.
@@ -24,6 +26,7 @@ public struct AllowListError: Error, Hashable, Sendable, CustomStringConvertible
             switch backing {
             case .refused: return "refused"
             case .notFound: return "not-found"
+            case .versionConflict: return "version-conflict"
             case .storeUnreadable: return "store-unreadable"
             case .storeUnwritable: return "store-unwritable"
             case .invalidDocument: return "invalid-document"
@@ -42,6 +45,10 @@ public struct AllowListError: Error, Hashable, Sendable, CustomStringConvertible
 
     public static func refused(_ reason: String, hint: String? = nil, file: String? = nil) -> AllowListError {
         AllowListError(code: .refused, reason: reason, hint: hint, file: file)
+    }
+
+    public static func versionConflict(_ reason: String, hint: String? = nil) -> AllowListError {
+        AllowListError(code: .versionConflict, reason: reason, hint: hint, file: nil)
     }
 
     public static func notFound(_ reason: String, hint: String? = nil) -> AllowListError {

@@ -60,6 +60,30 @@ struct AllowListStoreTests {
         }
     }
 
+    @Test("A change made only at a given version: applied at that version, refused at another with nothing written")
+    func conditionalChange() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try SQLiteAllowListStore(path: dir.file("store.sqlite"))
+            let conflict = #expect(throws: AllowListError.self) { try store.add(try self.entry("root-ca.pem"), ifVersion: 1) }
+            #expect(try conflict?.code == .versionConflict && store.entries(gateway: "g1").isEmpty)
+            #expect(try store.add(try entry("root-ca.pem"), ifVersion: 0) == 1, "0: no list yet")
+            #expect(try store.add(try entry("backend-valid.pem"), ifVersion: 1) == 2)
+            // Someone else changed the list after version 2 was read.
+            let stale = #expect(throws: AllowListError.self) {
+                try store.add(try self.entry("backend-wrong-host.pem"), ifVersion: 1)
+            }
+            #expect(stale?.code == .versionConflict)
+            let staleRemove = #expect(throws: AllowListError.self) {
+                try store.remove(gateway: "g1", selector: "backend.test", actor: "t", ifVersion: 1)
+            }
+            #expect(staleRemove?.code == .versionConflict)
+            #expect(try store.version(gateway: "g1") == 2 && store.entries(gateway: "g1").count == 2, "nothing written")
+            #expect(try store.history(gateway: "g1").map(\.action) == ["add", "add"])
+            #expect(try store.remove(gateway: "g1", selector: "backend.test", actor: "t", ifVersion: 2).name == "backend.test")
+            #expect(try store.version(gateway: "g1") == 3)
+        }
+    }
+
     @Test("Import is all or nothing; export → import round-trips")
     func importAllOrNothing() async throws {
         try await withTemporaryDirectory { dir in

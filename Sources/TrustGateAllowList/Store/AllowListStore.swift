@@ -4,13 +4,16 @@ import Foundation
 /// the same protocol. Every mutating call is one transaction, durable when it returns.
 public protocol AllowListStore: Sendable {
     /// Adds an entry, refusing a duplicate (`already registered as NAME`) or a name in use. Returns the gateway's new
-    /// allow-list version.
+    /// allow-list version. With `ifVersion`, only while the gateway's allow-list is at that version (0: no list
+    /// yet), refused otherwise: the check and the write are one transaction.
     @discardableResult
-    func add(_ entry: AllowListEntry) throws(AllowListError) -> Int64
+    func add(_ entry: AllowListEntry, ifVersion: Int64?) throws(AllowListError) -> Int64
 
-    /// Removes the entry whose name, certificate SHA-256 or SPKI SHA-256 (hex, or a `sha256/` pin) is `selector`.
+    /// Removes the entry whose name, certificate SHA-256 or SPKI SHA-256 (hex, or a `sha256/` pin) is `selector`;
+    /// with `ifVersion`, as `add` says.
     @discardableResult
-    func remove(gateway: String, selector: String, actor: String) throws(AllowListError) -> AllowListEntry
+    func remove(gateway: String, selector: String, actor: String, ifVersion: Int64?) throws(AllowListError)
+        -> AllowListEntry
 
     /// A gateway's entries, by name.
     func entries(gateway: String) throws(AllowListError) -> [AllowListEntry]
@@ -30,4 +33,18 @@ public protocol AllowListStore: Sendable {
     /// Adds every entry in one transaction: all or nothing. Returns the new version.
     @discardableResult
     func importEntries(_ entries: [AllowListEntry], gateway: String, actor: String) throws(AllowListError) -> Int64
+}
+
+extension AllowListStore {
+    /// Adds an entry, whatever the allow-list's version.
+    @discardableResult
+    public func add(_ entry: AllowListEntry) throws(AllowListError) -> Int64 {
+        try add(entry, ifVersion: nil)
+    }
+
+    /// Removes an entry, whatever the allow-list's version.
+    @discardableResult
+    public func remove(gateway: String, selector: String, actor: String) throws(AllowListError) -> AllowListEntry {
+        try remove(gateway: gateway, selector: selector, actor: actor, ifVersion: nil)
+    }
 }

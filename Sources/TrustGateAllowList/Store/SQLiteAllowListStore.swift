@@ -120,8 +120,9 @@ public final class SQLiteAllowListStore: AllowListStore {
     // MARK: AllowListStore
 
     @discardableResult
-    public func add(_ entry: AllowListEntry) throws(AllowListError) -> Int64 {
+    public func add(_ entry: AllowListEntry, ifVersion expected: Int64?) throws(AllowListError) -> Int64 {
         try write { db in
+            try Self.require(expected, gateway: entry.gateway, db)
             try Self.insert(entry, db)
             return try Self.bump(entry.gateway, db, actor: entry.addedBy, action: "add", entry: entry.name,
                                  detail: "\(entry.kind.rawValue) sha256 \(entry.certificateSHA256 ?? "-") spki \(entry.spkiSHA256)")
@@ -129,9 +130,12 @@ public final class SQLiteAllowListStore: AllowListStore {
     }
 
     @discardableResult
-    public func remove(gateway: String, selector: String, actor: String) throws(AllowListError) -> AllowListEntry {
+    public func remove(gateway: String, selector: String, actor: String, ifVersion expected: Int64?)
+        throws(AllowListError) -> AllowListEntry
+    {
         let hex = AllowListEntry.fingerprintHex(selector)
         return try write { db in
+            try Self.require(expected, gateway: gateway, db)
             let row = try Row.fetchOne(
                 db,
                 sql: """
@@ -270,6 +274,19 @@ public final class SQLiteAllowListStore: AllowListStore {
                 entry.addedAt,
             ]
         )
+    }
+
+    /// Refuses the change when the gateway's allow-list is not at `expected` (inside the write transaction, which
+    /// SQLite holds exclusively from its first statement: no other writer can come between).
+    private static func require(_ expected: Int64?, gateway: String, _ db: Database) throws {
+        guard let expected else { return }
+        let current = try Int64.fetchOne(db, sql: "SELECT version FROM gateway WHERE name = ?", arguments: [gateway]) ?? 0
+        guard current == expected else {
+            throw AllowListError.versionConflict(
+                "the allow-list of gateway \(gateway) is at version \(current), not \(expected): it changed meanwhile",
+                hint: "look again (allowlist plan) and retry"
+            )
+        }
     }
 
     private static func bump(

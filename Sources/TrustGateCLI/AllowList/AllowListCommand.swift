@@ -67,7 +67,7 @@ extension CLIError {
     init(_ error: AllowListError, what: String) {
         let status: ExitStatus
         switch error.code {
-        case .refused, .notFound: status = .rejected
+        case .refused, .notFound, .versionConflict: status = .rejected
         case .storeUnreadable, .invalidDocument: status = .dataError
         case .unsupportedStore: status = .usage
         default: status = .ioError

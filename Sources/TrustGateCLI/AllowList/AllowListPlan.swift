@@ -167,16 +167,17 @@ extension AllowListCommand {
 
         /// Commits the planned change, unless the allow-list moved since it was read.
         private func commit(store: any AllowListStore, entry: AllowListEntry, expectedVersion: Int64) throws(CLIError) {
+            // The version check and the write are one transaction: nothing can change the list in between.
             do {
-                guard try store.version(gateway: gateway.gateway) == expectedVersion else {
-                    throw CLIError(what: "not applied", why: "the allow-list of gateway \(gateway.gateway) changed while "
-                        + "planning; run the plan again", status: .rejected)
-                }
                 if remove != nil {
-                    try store.remove(gateway: gateway.gateway, selector: entry.name, actor: Actor.current)
+                    try store.remove(gateway: gateway.gateway, selector: entry.name, actor: Actor.current,
+                                     ifVersion: expectedVersion)
                 } else {
-                    _ = try store.add(entry)
+                    _ = try store.add(entry, ifVersion: expectedVersion)
                 }
+            } catch let error as AllowListError where error.code == .versionConflict {
+                throw CLIError(what: "not applied", why: "the allow-list of gateway \(gateway.gateway) changed while "
+                    + "planning; run the plan again", status: .rejected)
             } catch let error as AllowListError {
                 throw CLIError(error, what: "cannot apply")
             } catch let error as CLIError {
