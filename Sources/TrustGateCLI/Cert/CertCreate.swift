@@ -80,11 +80,7 @@ extension Cert {
         @Option(help: "Output prefix: writes PREFIX.pem and PREFIX.key.")
         var out: String?
 
-        @Option(help: "Also write the certificate alone as DER (.cer).")
-        var cer: String?
-
-        @Option(help: "Also write the certificate alone as Base64 .cer (PEM armour, CRLF line ends).")
-        var cerBase64: String?
+        @OptionGroup var certificateOutput: CertificateOutputOptions
 
         @Option(help: "Also write certificate, chain and key as a PKCS#12 file (password: --out-password-*).")
         var pfx: String?
@@ -142,14 +138,7 @@ extension Cert {
             } catch let error as PKIError {
                 throw CLIError(error, what: "cannot encode key")
             }
-            if let cer {
-                try files.add(cer, issued.certificate.der, label: "certificate, DER .cer")
-            }
-            if let cerBase64 {
-                try files.add(
-                    cerBase64, text: CertificateEncoding.base64CER(issued.certificate), label: "certificate, Base64 .cer"
-                )
-            }
+            try certificateOutput.add(issued.certificate, to: &files)
             if let pfx {
                 try files.addPFX(
                     pfx, certificates: [issued.certificate] + issued.chain, key: issued.key,

@@ -24,11 +24,7 @@ extension Cert {
         @Argument(help: "The backend's certificate file (chain and key allowed).")
         var input: String
 
-        @Option(help: "Write the leaf certificate as DER.")
-        var cer: String?
-
-        @Option(help: "Write the leaf certificate as Base64 .cer (PEM armour, CRLF).")
-        var cerBase64: String?
+        @OptionGroup var certificateOutput: CertificateOutputOptions
 
         @Option(help: "Write the leaf's public key (SubjectPublicKeyInfo) as PEM.")
         var publicKey: String?
@@ -48,10 +44,7 @@ extension Cert {
                 throw CLIError(what: "cannot export", file: input, why: "no certificate", status: .dataError)
             }
             var files = OutputFiles(force: overwrite.force)
-            if let cer { try files.add(cer, leaf.der, label: "certificate, DER .cer") }
-            if let cerBase64 {
-                try files.add(cerBase64, text: CertificateEncoding.base64CER(leaf), label: "certificate, Base64 .cer")
-            }
+            try certificateOutput.add(leaf, to: &files)
             if let publicKey {
                 try files.add(publicKey, text: CertificateEncoding.publicKeyPEM(leaf), label: "public key, PEM")
             }
