@@ -80,6 +80,10 @@ struct GatewayLimitsTests {
             let deadline = Date().addingTimeInterval(20)
             while !answer.contains("\r\n\r\nok"), Date() < deadline { answer += RawClient.read(late, timeout: 0.5).response }
             #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(60))")
+            // Nothing was closed unserved: connections accepted past the limit in one batch wait for a slot.
+            let metrics = try ProcessRunner.run("curl", ["-s", "--max-time", "5", "http://127.0.0.1:\(admin)/metrics"]).stdout
+            #expect(!metrics.split(separator: "\n").contains { $0.hasPrefix("trustgate_listener_connections_refused_total") && !$0.hasSuffix(" 0") },
+                    "\(metrics.split(separator: "\n").filter { $0.contains("refused") })")
         }
     }
 

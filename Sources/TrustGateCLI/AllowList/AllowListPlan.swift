@@ -175,15 +175,11 @@ extension AllowListCommand {
                 } else {
                     _ = try store.add(entry, ifVersion: expectedVersion)
                 }
-            } catch let error as AllowListError where error.code == .versionConflict {
+            } catch where error.code == .versionConflict {
                 throw CLIError(what: "not applied", why: "the allow-list of gateway \(gateway.gateway) changed while "
                     + "planning; run the plan again", status: .rejected)
-            } catch let error as AllowListError {
-                throw CLIError(error, what: "cannot apply")
-            } catch let error as CLIError {
-                throw error
             } catch {
-                throw CLIError(what: "cannot apply", why: "\(error)", status: .software)
+                throw CLIError(error, what: "cannot apply")
             }
         }
 

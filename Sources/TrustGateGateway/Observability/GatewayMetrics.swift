@@ -106,7 +106,8 @@ final class GatewayMetrics: Sendable {
         }.increment()
     }
 
-    /// `trustgate_listener_connections_refused_total{listener}`: connections closed at once, over `max-connections`.
+    /// `trustgate_listener_connections_refused_total{listener}`: connections closed at once: more than
+    /// `AcceptLimiter.maximumHeld` past `max-connections` in one batch of accepts.
     func connectionRefused(listener: String) {
         Self.metric(refused, Labels(pool: listener)) {
             CoreMetrics.Counter(label: "trustgate_listener_connections_refused_total", dimensions: [("listener", listener)],
