@@ -59,3 +59,13 @@ public func withTemporaryDirectory<Result>(
     defer { directory.remove() }
     return try await body(directory)
 }
+
+/// Runs `body` with a new temporary directory holding `trustgate cert testpki`'s files in `subdirectory` (the
+/// directory itself for "."), and removes it afterwards, whatever happens.
+public func withTestPKI(in subdirectory: String = ".", _ body: (TemporaryDirectory) async throws -> Void) async throws {
+    try await withTemporaryDirectory { dir in
+        let made = try TrustGateBinary.run(["cert", "testpki", subdirectory], in: dir.path)
+        guard made.status == 0 else { throw ProcessRunner.Failure.failed("trustgate cert testpki: \(made)") }
+        try await body(dir)
+    }
+}

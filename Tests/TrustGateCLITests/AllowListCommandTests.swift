@@ -5,10 +5,9 @@ import TrustGateTesting
 
 @Suite("trustgate allowlist, as a new user runs it")
 struct AllowListCommandTests {
+    /// testpki's files under `pki/`, and the environment naming a store in the directory.
     func withTestPKI(_ body: (TemporaryDirectory, [String: String]) async throws -> Void) async throws {
-        try await withTemporaryDirectory { dir in
-            let made = try TrustGateBinary.run(["cert", "testpki", "pki"], in: dir.path)
-            try #require(made.status == 0, "\(made)")
+        try await TrustGateTesting.withTestPKI(in: "pki") { dir in
             try await body(dir, ["TRUSTGATE_STORE": dir.file("store.sqlite")])
         }
     }

@@ -4,10 +4,9 @@ import TrustGateTesting
 
 @Suite("trustgate cert convert and PFX passwords")
 struct CertConvertCommandTests {
+    /// testpki's files, and `pw` holding the PFX password.
     func withTestPKI(_ body: (TemporaryDirectory) async throws -> Void) async throws {
-        try await withTemporaryDirectory { dir in
-            let made = try TrustGateBinary.run(["cert", "testpki", "."], in: dir.path)
-            try #require(made.status == 0, "\(made)")
+        try await TrustGateTesting.withTestPKI { dir in
             try dir.write("pw", text: "s3cret\n")
             try await body(dir)
         }

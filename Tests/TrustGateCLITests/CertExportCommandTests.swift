@@ -5,14 +5,6 @@ import TrustGateTesting
 @Suite("trustgate cert export, root, pin and inspect")
 struct CertExportCommandTests {
     /// A test PKI in a temporary directory.
-    func withTestPKI(_ body: (TemporaryDirectory) async throws -> Void) async throws {
-        try await withTemporaryDirectory { dir in
-            let made = try TrustGateBinary.run(["cert", "testpki", "."], in: dir.path)
-            try #require(made.status == 0, "\(made)")
-            try await body(dir)
-        }
-    }
-
     @Test("--cer and --cer-base64 round-trip byte for byte to the original DER")
     func cerRoundTrip() async throws {
         try await withTestPKI { dir in

@@ -7,9 +7,7 @@ import TrustGateTesting
 struct CertInspectCommandTests {
     @Test("Key blocks it cannot use are reported, not fatal; an unreadable certificate is shown and exits 65")
     func tolerantInspect() async throws {
-        try await withTemporaryDirectory { dir in
-            let made = try TrustGateBinary.run(["cert", "testpki", "."], in: dir.path)
-            try #require(made.status == 0, "\(made)")
+        try await withTestPKI { dir in
             let leaf = try String(contentsOfFile: dir.file("backend-valid.pem"), encoding: .utf8)
             let root = try String(contentsOfFile: dir.file("root-ca.pem"), encoding: .utf8)
             let inLeaf = leaf.components(separatedBy: "-----BEGIN CERTIFICATE-----").count - 1

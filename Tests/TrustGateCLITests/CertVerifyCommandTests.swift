@@ -5,14 +5,6 @@ import TrustGateTesting
 
 @Suite("trustgate cert verify and lint")
 struct CertVerifyCommandTests {
-    func withTestPKI(_ body: (TemporaryDirectory) async throws -> Void) async throws {
-        try await withTemporaryDirectory { dir in
-            let made = try TrustGateBinary.run(["cert", "testpki", "."], in: dir.path)
-            try #require(made.status == 0, "\(made)")
-            try await body(dir)
-        }
-    }
-
     @Test("A --roots bundle with a root that is not strict DER: that root is skipped with a warning, never trusted")
     func rootsBundleSkipsUnreadable() async throws {
         try await withTestPKI { dir in
