@@ -33,9 +33,20 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     public func run(_ bytes: [UInt8]) {
         switch self {
         case .certificate:
-            guard let certificate = try? ParsedCertificate(der: bytes) else { return }
+            // The judged chain is built from the same bytes: a certificate that does not parse must be refused
+            // there, never skipped, and one that parses must be the chain's only certificate.
+            let presented = PresentedChain.parse([bytes], handshakeLeaf: bytes)
+            let certificate: ParsedCertificate
+            do {
+                certificate = try ParsedCertificate(der: bytes)
+            } catch {
+                guard case .refused = presented else { preconditionFailure("an unparseable certificate was judged") }
+                return
+            }
+            if case .chain(let chain) = presented, chain.map(\.der) != [bytes] {
+                preconditionFailure("the judged chain is not the certificate presented")
+            }
             inspect([certificate])
-            _ = PresentedChain.parse([bytes], handshakeLeaf: bytes)
             judge(certificate)
         case .nameConstraints:
             NameConstraintsFuzz.fuzz(bytes)
