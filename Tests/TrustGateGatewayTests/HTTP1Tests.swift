@@ -170,28 +170,6 @@ struct HTTP1Tests {
         #expect(String(buffer: buffer) == "Host: a.test\r\nTransfer-Encoding: chunked\r\nAccept: */*\r\n")
     }
 
-    @Test("The client's response head: HTTP/1.1, no hop-by-hop fields, the gateway's own framing, Connection as the client goes on")
-    func clientHead() throws {
-        func written(_ text: String, keepAlive: Bool = true, minor: Int = 1, toHEAD: Bool = false) throws -> String {
-            let parsed = try head(text, request: false)
-            var buffer = ByteBuffer()
-            ProxyHandler.writeClientHead(parsed, framing: try HTTP1.responseFraming(parsed, toHEAD: toHEAD),
-                                         keepAlive: keepAlive, clientMinorVersion: minor, into: &buffer)
-            return String(buffer: buffer)
-        }
-        let chunked = "HTTP/1.1 200 OK\r\ntransfer-encoding: Chunked\r\nConnection: keep-alive\r\nETag: x\r\n\r\n"
-        #expect(try written(chunked) == "HTTP/1.1 200 OK\r\nETag: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-        #expect(try written(chunked, keepAlive: false, minor: 0) == "HTTP/1.1 200 OK\r\nETag: x\r\nConnection: close\r\n\r\n")
-        #expect(try written("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n", minor: 0)
-            == "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n")
-        // A close-delimited body goes to an HTTP/1.1 client as chunks; a backend's Connection cannot drop the length.
-        #expect(try written("HTTP/1.1 200 OK\r\nX: 1\r\n\r\n") == "HTTP/1.1 200 OK\r\nX: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
-        #expect(try written("HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 3, 3\r\n\r\n")
-            == "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n")
-        #expect(try written("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", toHEAD: true)
-            == "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n")
-    }
-
     @Test("Heads split across reads, with empty lines before them and the next message behind them")
     func headReader() throws {
         var reader = HeadReader(request: true)

@@ -49,33 +49,32 @@ public enum GatewayFuzzEntryPoints {
     }
 
     private static func messages(_ bytes: [UInt8], request: Bool) {
-        var heads = HeadReader(request: request)
-        var body: BodyReader?
-        var slices: [ByteBuffer] = []
+        if request {
+            let framer = HTTP1RequestFramer(allowEncodedSlashes: bytes.count % 3 == 0)
+            read(bytes, framer: framer) { request in
+                _ = (request.target.originForm, request.host, request.expectsContinue, request.head.isKeepAlive)
+                _ = request.head.fields.map(request.head.isNominated)
+            }
+        } else {
+            let framer = HTTP1ResponseFramer(dechunk: bytes.count % 2 == 0)
+            read(bytes, framer: framer) { head, _ in
+                _ = (head.isKeepAlive, head.fields.map(head.isNominated))
+            }
+        }
+    }
+
+    private static func read<Framer: HTTP1MessageFramer>(
+        _ bytes: [UInt8], framer: Framer, _ inspect: (Framer.Message) -> Void
+    ) {
+        var reader = HTTP1MessageReader<Framer>(request: framer is HTTP1RequestFramer)
         do {
             for piece in pieces(bytes) {
                 var buffer = ByteBuffer(bytes: piece)
-                while buffer.readableBytes > 0 {
-                    if var reader = body {
-                        body = try reader.read(&buffer, into: &slices) ? nil : reader
-                        slices.removeAll(keepingCapacity: true)
-                    } else if let head = try heads.take(&buffer) {
-                        let parsed = try HTTP1.parse(head, request: request)
-                        let framing: HTTP1.Framing
-                        if request {
-                            let validated = try HTTP1.Request(parsed, allowEncodedSlashes: bytes.count % 3 == 0)
-                            _ = (validated.target.originForm, validated.host, validated.expectsContinue)
-                            framing = validated.framing
-                        } else {
-                            framing = try HTTP1.responseFraming(parsed, toHEAD: false)
-                        }
-                        _ = (parsed.isKeepAlive, parsed.fields.map(parsed.isNominated))
-                        if framing.hasBody { body = BodyReader(framing, output: bytes.count % 2 == 0 ? .reframe : .dechunk) }
-                    } else {
-                        break
-                    }
+                while let part = try reader.next(&buffer, framer: framer, allocator: ByteBufferAllocator()) {
+                    if case .head(let message) = part { inspect(message) }
                 }
             }
+            _ = reader.finish(allocator: ByteBufferAllocator())
         } catch {
             return
         }

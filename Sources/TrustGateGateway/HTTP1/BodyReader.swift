@@ -91,6 +91,9 @@ struct BodyReader {
         }
     }
 
+    /// The body ends when the connection closes.
+    var runsUntilClose: Bool { framing == .untilClose }
+
     /// What ends a body that ran until the connection closed: the last chunk when it was sent as chunks.
     func finish(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer? {
         guard framing == .untilClose, output == .reframe else { return nil }

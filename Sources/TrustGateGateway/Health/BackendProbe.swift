@@ -212,9 +212,9 @@ final class ProbeResponseReader: ChannelInboundHandler {
     }
 
     private let promise: EventLoopPromise<Response>
-    private var heads = HeadReader(request: false)
+    private var reader = HTTP1MessageReader<HTTP1ResponseFramer>(request: false)
+    private let framer = HTTP1ResponseFramer(relay: false, allowSwitching: true)
     private var status: Int?
-    private var reader: BodyReader?
     private var body: [UInt8] = []
 
     init(status: EventLoopPromise<Response>) {
@@ -223,27 +223,18 @@ final class ProbeResponseReader: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        var slices: [ByteBuffer] = []
+        var ended = false
         do {
-            while buffer.readableBytes > 0 {
-                if let status, var body = reader {
-                    reader = nil
-                    let done = try body.read(&buffer, into: &slices)
-                    reader = body
-                    for slice in slices { self.body += slice.readableBytesView.prefix(65_536 - self.body.count) }
-                    slices.removeAll()
-                    if done || self.body.count >= 65_536 { return finish(status, context: context) }
-                } else if let bytes = try heads.take(&buffer) {
-                    let head = try HTTP1.parse(bytes, request: false)
-                    guard head.status >= 200 || head.status == 101 else { continue }
-                    let framing = try HTTP1.responseFraming(head, toHEAD: false)
-                    if !framing.hasBody { return finish(head.status, context: context) }
-                    status = head.status
-                    reader = BodyReader(framing, output: .dechunk)
-                } else {
-                    return
+            while !ended, body.count < 65_536,
+                let part = try reader.next(&buffer, framer: framer, allocator: context.channel.allocator)
+            {
+                switch part {
+                case .head(let (head, _)): status = head.status
+                case .body(let slice): body += slice.readableBytesView.prefix(65_536 - body.count)
+                case .end: ended = true
                 }
             }
+            if let status, ended || body.count >= 65_536 { finish(status, context: context) }
         } catch {
             promise.fail(error)
             context.close(promise: nil)

@@ -1,0 +1,104 @@
+import NIOCore
+
+/// Decides what a message's head means for the bytes after it: the value the reader hands on, the body's framing
+/// and how its bytes go out, or nil for a head that is skipped (an interim response).
+protocol HTTP1MessageFramer {
+    associatedtype Message
+    func frame(_ head: HTTP1.Head) throws(HTTP1.ParseError) -> (message: Message, framing: HTTP1.Framing, output: BodyReader.Output)?
+}
+
+/// Cuts HTTP/1.1 messages out of a byte stream, read by read: each message is a `.head`, its body as `.body`
+/// slices (as the framer's output says), then `.end`. The one reader of the three sides that read HTTP: client
+/// requests (``ProxyHandler``), backend responses (``UpstreamResponseHandler``), probe responses
+/// (``ProbeResponseReader``).
+///
+/// It is pulled one part at a time and calls nothing back, so whoever takes a part may touch its owner (a
+/// response's end hands the connection to the next request, which sets the next framer) without re-entering it.
+struct HTTP1MessageReader<Framer: HTTP1MessageFramer> {
+    enum Part {
+        case head(Framer.Message)
+        case body(ByteBuffer)
+        case end
+    }
+
+    private var heads: HeadReader
+    private var body: BodyReader?
+    /// Parts read and not yet taken (a body read yields several slices at once).
+    private var ready = CircularBuffer<Part>()
+    private var slices: [ByteBuffer] = []
+
+    init(request: Bool) {
+        heads = HeadReader(request: request)
+    }
+
+    /// Part of a head has arrived and waits for the rest.
+    var isPartialHead: Bool { heads.isPartial }
+
+    /// The next part from what was read before and the front of `buffer` (which keeps the bytes not yet read), or
+    /// nil when more bytes are needed. A parse error ends the stream: the reader is not to be used after it.
+    mutating func next(
+        _ buffer: inout ByteBuffer, framer: Framer, allocator: ByteBufferAllocator
+    ) throws(HTTP1.ParseError) -> Part? {
+        while ready.isEmpty, buffer.readableBytes > 0 {
+            if var reader = body {
+                body = nil
+                let done = try reader.read(&buffer, into: &slices, allocator: allocator)
+                if !done { body = reader }
+                for slice in slices { ready.append(.body(slice)) }
+                slices.removeAll(keepingCapacity: true)
+                if done { ready.append(.end) }
+            } else {
+                guard let bytes = try heads.take(&buffer) else { return nil }
+                guard let framed = try framer.frame(HTTP1.parse(bytes, request: heads.request)) else { continue }
+                ready.append(.head(framed.message))
+                if framed.framing.hasBody {
+                    body = BodyReader(framed.framing, output: framed.output)
+                } else {
+                    ready.append(.end)
+                }
+            }
+        }
+        return ready.popFirst()
+    }
+
+    /// The stream closed: the end of a body that runs until the close (with the last chunk when it goes as
+    /// chunks), or nothing when no such body was being read.
+    mutating func finish(allocator: ByteBufferAllocator) -> [Part] {
+        guard let reader = body, reader.runsUntilClose else { return [] }
+        body = nil
+        return (reader.finish(allocator: allocator).map { [.body($0)] } ?? []) + [.end]
+    }
+}
+
+/// Request heads, validated as ``HTTP1/Request``; bodies in canonical chunked framing when chunked.
+struct HTTP1RequestFramer: HTTP1MessageFramer {
+    var allowEncodedSlashes = false
+
+    func frame(_ head: HTTP1.Head) throws(HTTP1.ParseError) -> (message: HTTP1.Request, framing: HTTP1.Framing, output: BodyReader.Output)? {
+        let request = try HTTP1.Request(head, allowEncodedSlashes: allowEncodedSlashes)
+        return (request, request.framing, .reframe)
+    }
+}
+
+/// Response heads with the framing RFC 9112 §6.3 gives them for the request they answer; interim (1xx)
+/// responses skipped; `101 Switching Protocols` refused unless `allowSwitching`.
+struct HTTP1ResponseFramer: HTTP1MessageFramer {
+    /// The response answers a HEAD request (no body whatever its fields say).
+    var toHEAD = false
+    /// The body goes to an HTTP/1.0 client: a chunked or close-delimited one as data alone.
+    var dechunk = false
+    /// Relay a Content-Length body as received (else, as for a probe, as data alone).
+    var relay = true
+    var allowSwitching = false
+
+    func frame(_ head: HTTP1.Head) throws(HTTP1.ParseError) -> (message: (HTTP1.Head, HTTP1.Framing), framing: HTTP1.Framing, output: BodyReader.Output)? {
+        if head.status == 101 {
+            guard allowSwitching else { throw .malformed("101 Switching Protocols") }
+            return ((head, HTTP1.Framing.none), .none, .relay)
+        }
+        if head.status < 200 { return nil }  // 100 Continue, 103 Early Hints: not relayed
+        let framing = try HTTP1.responseFraming(head, toHEAD: toHEAD)
+        let output: BodyReader.Output = !relay || dechunk ? .dechunk : framing == .untilClose ? .reframe : .relay
+        return ((head, framing), framing, output)
+    }
+}
