@@ -237,10 +237,11 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let writes = pendingWrites
         pendingWrites = []
         for (buffer, promise) in writes { encrypt(buffer, promise: promise, context: context) }
-        if pendingFlush || !writes.isEmpty {
-            pendingFlush = false
-            context.flush()
-        }
+        // The client's last flight goes now even when no request follows at once (a probe, a test): until the
+        // backend has it, its handshake is not complete and it sends no session ticket. When the proxy wrote a
+        // request during `Established`, both already went in one flush and this one sends nothing.
+        pendingFlush = false
+        context.flush()
         decryptAvailable(context: context)
     }
 
