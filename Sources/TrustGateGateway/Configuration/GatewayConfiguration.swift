@@ -111,7 +111,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     /// The listener's certificate: a PFX with its password file, or a PEM certificate chain and key.
-    public enum ListenerCertificate: Sendable, Equatable {
+    public enum ListenerCertificate: Sendable, Hashable {
         case pfx(path: String, passwordFile: String?)
         case pem(certificate: String, key: String)
     }

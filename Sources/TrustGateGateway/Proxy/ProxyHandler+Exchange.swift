@@ -68,9 +68,7 @@ extension ProxyHandler {
         var exchange = exchange
         let settings = exchange.route.settings
         let key = UpstreamPool.Key(
-            eventLoop: ObjectIdentifier(context.eventLoop), target: exchange.target,
-            hostName: settings.hostName(for: exchange.member), scheme: settings.scheme, trust: settings.trust,
-            clientCertificate: settings.clientCertificate
+            eventLoop: ObjectIdentifier(context.eventLoop), endpoint: UpstreamEndpoint(member: exchange.member, settings: settings)
         )
         var head = context.channel.allocator.buffer(capacity: exchange.head.bytes.count + 256)
         requestHead.write(exchange, into: &head)

@@ -120,9 +120,7 @@ final class UpstreamConnector: Sendable {
         let state = self.state
         let tls: TLSRequest? = settings.scheme == .https ? TLSRequest(
             serverName: hostName,
-            // A session made with one client certificate is not resumed with another.
-            sessionKey: "\(member.host):\(settings.port(for: member))\u{0}\(hostName)\u{0}\(settings.trust)\u{0}"
-                + "\(settings.verificationProfile)\u{0}\(settings.clientCertificate.map { "\($0)" } ?? "")",
+            sessionKey: UpstreamEndpoint(member: member, settings: settings).sessionKey,
             identity: settings.clientCertificate == nil ? nil : identities.withLockedValue { $0[settings.name] },
             judge: { evidence in
                 await Judgement.of(evidence) { presented in

@@ -11,37 +11,23 @@ import TrustGatePKI
 /// with a keep-alive response; the allow-list watcher closes pooled connections whose backend is no longer
 /// allowed (``UpstreamRegistry``), and a closed connection leaves the pool by itself.
 final class UpstreamPool: Sendable {
-    /// What makes two connections interchangeable: the same loop, backend address, expected name (SNI and
-    /// certificate check), protocol and trust mode.
+    /// Connections are interchangeable when they are on the same loop to an equal ``UpstreamEndpoint``.
     struct Key: Hashable, Sendable {
         let eventLoop: ObjectIdentifier
-        let target: String
-        let hostName: String
-        let scheme: GatewayConfiguration.Scheme
-        let trust: TrustMode
-        /// The backend settings' client certificate, if any: connections made with another are not shared.
-        let clientCertificate: GatewayConfiguration.ListenerCertificate?
+        let endpoint: UpstreamEndpoint
         /// Hashed once when made: a key is looked up when a connection is taken and again when it is put back.
         private let hash: Int
 
-        init(
-            eventLoop: ObjectIdentifier, target: String, hostName: String, scheme: GatewayConfiguration.Scheme,
-            trust: TrustMode, clientCertificate: GatewayConfiguration.ListenerCertificate? = nil
-        ) {
-            self.clientCertificate = clientCertificate
+        init(eventLoop: ObjectIdentifier, endpoint: UpstreamEndpoint) {
             self.eventLoop = eventLoop
-            self.target = target
-            self.hostName = hostName
-            self.scheme = scheme
-            self.trust = trust
+            self.endpoint = endpoint
             var hasher = Hasher()
             hasher.combine(eventLoop)
-            hasher.combine(target)
-            hasher.combine(hostName)
-            hasher.combine(scheme)
-            hasher.combine(trust)
+            hasher.combine(endpoint)
             hash = hasher.finalize()
         }
+
+        var target: String { endpoint.target }
 
         func hash(into hasher: inout Hasher) {
             hasher.combine(hash)
