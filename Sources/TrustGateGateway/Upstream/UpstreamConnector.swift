@@ -9,37 +9,6 @@ import NIOTLS
 import TrustGateAllowList
 import TrustGatePKI
 
-/// How connecting to a backend ended: one value, the verdict carried with the handshake that produced it.
-enum UpstreamConnectResult {
-    case connected(UpstreamConnector.Connection)
-    /// The allow-list refused the backend: the verdict, and the chain as presented (empty when it could not be
-    /// built).
-    case rejected(TrustVerdict, presented: [ParsedCertificate])
-    case unreachable(String)
-    case timeout(String)
-    case handshakeFailed(String)
-
-    /// The reason category of a failed attempt (`ok` when connected).
-    var category: ReasonCategory {
-        switch self {
-        case .connected: return .ok
-        case .rejected(let verdict, _): return verdict.category
-        case .unreachable: return .unreachable
-        case .timeout: return .timeout
-        case .handshakeFailed: return .handshakeFailed
-        }
-    }
-
-    /// What went wrong, for a log line or a report.
-    var detail: String {
-        switch self {
-        case .connected: return ""
-        case .rejected(let verdict, _): return verdict.detail
-        case .unreachable(let detail), .timeout(let detail), .handshakeFailed(let detail): return detail
-        }
-    }
-}
-
 /// Opens connections to backends. For `https` settings, a new TLS connection whose certificate check is the
 /// allow-list policy on the one ``TrustEvaluator``: NIOSSL's custom verification callback hands the presented
 /// chain to it and completes asynchronously, never blocking the event loop.
@@ -240,90 +209,5 @@ final class UpstreamConnector: Sendable {
     /// `2 s`, `0.5 s`: a timeout as a log line says it.
     static func seconds(_ timeout: TimeInterval) -> String {
         timeout.isFinite && abs(timeout) < 1e9 && timeout == timeout.rounded() ? "\(Int(timeout)) s" : "\(timeout) s"
-    }
-}
-
-/// Completes `promise` with what the handshake established when it finishes, or fails it when the connection
-/// errors or closes first.
-final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = NIOAny
-
-    private let promise: EventLoopPromise<UpstreamTLSHandler.Established>
-    private var done = false
-
-    init(promise: EventLoopPromise<UpstreamTLSHandler.Established>) {
-        self.promise = promise
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard let established = event as? UpstreamTLSHandler.Established, !done else {
-            context.fireUserInboundEventTriggered(event)
-            return
-        }
-        done = true
-        promise.succeed(established)
-        context.fireUserInboundEventTriggered(event)
-        // Out of the way of every read that follows.
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if !done {
-            done = true
-            promise.fail(error)
-        }
-        context.fireErrorCaught(error)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if !done {
-            done = true
-            promise.fail(ChannelError.eof)
-        }
-        context.fireChannelInactive()
-    }
-}
-
-/// The open upstream TLS connections and what their backends presented, so that when the allow-list changes,
-/// connections to backends that are no longer allowed are closed before they are reused.
-final class UpstreamRegistry: Sendable {
-    private struct Entry {
-        let channel: Channel
-        let presented: [ParsedCertificate]
-        let hostName: String
-        let mode: TrustGateAllowList.TrustMode
-        let profile: VerificationProfile
-    }
-
-    private let entries = NIOLockedValueBox<[ObjectIdentifier: Entry]>([:])
-
-    func add(
-        _ channel: Channel, presented: [ParsedCertificate], hostName: String, mode: TrustGateAllowList.TrustMode,
-        profile: VerificationProfile
-    ) {
-        let key = ObjectIdentifier(channel)
-        entries.withLockedValue {
-            $0[key] = Entry(channel: channel, presented: presented, hostName: hostName, mode: mode, profile: profile)
-        }
-        channel.closeFuture.whenComplete { [entries] _ in
-            _ = entries.withLockedValue { $0.removeValue(forKey: key) }
-        }
-    }
-
-    var count: Int { entries.withLockedValue { $0.count } }
-
-    /// Re-judges every open connection with the current allow-list; closes those no longer allowed.
-    func revalidate(with state: AllowListState, logger: Logger) async {
-        for entry in entries.withLockedValue({ Array($0.values) }) {
-            let verdict = await state.verdict(
-                for: entry.presented, hostName: entry.hostName, mode: entry.mode, profile: entry.profile
-            )
-            if !verdict.isTrusted {
-                logger.notice("closing a pooled upstream connection: its backend is no longer allowed", metadata: [
-                    "reason": "\(verdict.category.rawValue)", "backend": "\(entry.presented.first?.subject.description ?? "?")",
-                ])
-                entry.channel.close(promise: nil)
-            }
-        }
     }
 }
