@@ -27,7 +27,7 @@ struct RouterTests {
     }
 
     @Test("Round-robin skips a member marked down; all down is 503 with the latest category; an allow-list change clears the marks")
-    func passiveHealth() throws {
+    func passiveHealth() async throws {
         let router = Router(configuration: configuration)
         let two = configuration.pools[0]
         let picks = (0..<4).map { _ in router.pick(two) }
@@ -46,7 +46,19 @@ struct RouterTests {
         let quick = Router(configuration: configuration, failTimeout: .milliseconds(1))
         quick.markDown(two, two.members[0], category: .verdict(.unreachable))
         quick.markDown(two, two.members[1], category: .verdict(.unreachable))
-        while quick.pick(two) == .noneAvailable(category: .verdict(.unreachable)) {}  // the marks lapse after 1 ms
+        // The marks lapse after 1 ms: polled for at most 5 s, not forever.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while quick.pick(two) == .noneAvailable(category: .verdict(.unreachable)), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(quick.pick(two) != .noneAvailable(category: .verdict(.unreachable)))
+    }
+
+    @Test("Member keys compare pool and member as two values")
+    func memberKeys() {
+        let member = GatewayConfiguration.Member(host: "b", port: 1)
+        #expect(MemberKey(pool: "a", member: member) == MemberKey(pool: "a", member: .init(host: "b", port: 1)))
+        #expect(MemberKey(pool: "a", member: member) != MemberKey(pool: "a\u{0}b", member: .init(host: "", port: 1)))
     }
 
     @Test("A pool of one member is never marked down: its clients see that member's own failure")

@@ -14,11 +14,11 @@ final class HealthMonitor: Sendable {
         var category = GatewayOutcome.ok
     }
 
-    private let statuses = NIOLockedValueBox<[String: Status]>([:])
+    private let statuses = NIOLockedValueBox<[MemberKey: Status]>([:])
     private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
 
-    static func key(_ pool: String, _ member: GatewayConfiguration.Member) -> String {
-        "\(pool)\u{0}\(member.description)"
+    static func key(_ pool: String, _ member: GatewayConfiguration.Member) -> MemberKey {
+        MemberKey(pool: pool, member: member)
     }
 
     /// The category of the probe failure that made `member` unhealthy, or nil while it is healthy (or not probed).

@@ -34,7 +34,7 @@ final class Router: Sendable {
 
     private struct Balance {
         var counters: [String: Int] = [:]
-        var down: [String: Down] = [:]
+        var down: [MemberKey: Down] = [:]
     }
 
     let configuration: GatewayConfiguration
@@ -46,7 +46,7 @@ final class Router: Sendable {
     /// For each pool, its members by affinity cookie value, and each member's value (computed once: the digest
     /// is not taken per response).
     private let affinity: [String: [String: GatewayConfiguration.Member]]
-    private let affinityValues: [String: String]
+    private let affinityValues: [MemberKey: String]
 
     /// Active probes' verdicts (nil: no probes).
     let health: HealthMonitor?
@@ -70,7 +70,7 @@ final class Router: Sendable {
         }
         self.sites = sites
         var affinity: [String: [String: GatewayConfiguration.Member]] = [:]
-        var affinityValues: [String: String] = [:]
+        var affinityValues: [MemberKey: String] = [:]
         let pairs = configuration.routedPairs
         for pool in configuration.pools where pairs.contains(where: { $0.pool.name == pool.name && $0.settings.affinity != nil }) {
             for member in pool.members {
@@ -166,7 +166,7 @@ final class Router: Sendable {
             }
             return .member(only)
         }
-        let (start, marks) = balance.withLockedValue { balance -> (Int, [String: Down]) in
+        let (start, marks) = balance.withLockedValue { balance -> (Int, [MemberKey: Down]) in
             let next = balance.counters[pool.name, default: 0]
             balance.counters[pool.name] = next &+ 1
             return (next, balance.down)
@@ -197,8 +197,8 @@ final class Router: Sendable {
         balance.withLockedValue { $0.down = [:] }
     }
 
-    private static func key(_ pool: GatewayConfiguration.BackendPool, _ member: GatewayConfiguration.Member) -> String {
-        "\(pool.name)\u{0}\(member)"
+    private static func key(_ pool: GatewayConfiguration.BackendPool, _ member: GatewayConfiguration.Member) -> MemberKey {
+        MemberKey(pool: pool.name, member: member)
     }
 
     /// Azure path-rule semantics: `/images/*` matches `/images` and everything under it; otherwise exact.
