@@ -200,3 +200,13 @@ public func freePort() throws -> Int {
     guard bound else { throw ProcessRunner.Failure.failed("no free port on 127.0.0.1: errno \(errno)") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// Runs `body` with a new temporary directory holding a test PKI and a ``GatewayHarness`` on it; stops the gateway
+/// and the backends the harness started, and removes the directory, whatever happens.
+public func withGateway<Result>(_ body: (GatewayHarness, TemporaryDirectory) async throws -> Result) async throws -> Result {
+    try await withTemporaryDirectory { dir in
+        let harness = try GatewayHarness(in: dir)
+        defer { harness.stop() }
+        return try await body(harness, dir)
+    }
+}

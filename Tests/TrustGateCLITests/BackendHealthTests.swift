@@ -28,8 +28,7 @@ struct BackendHealthTests {
 
     @Test("Healthy, a 5-day expiry warning, hostname-mismatch with the presented SANs and the expected name, Unknown; JSON parses")
     func backendHealth() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
+        try await withGateway { harness, dir in
             let started = try await backends(harness)
             let text = try TrustGateBinary.run(["gateway", "backend-health", "--config", "gateway.yaml"], in: dir.path,
                                                environment: harness.environment)
@@ -64,8 +63,7 @@ struct BackendHealthTests {
 
     @Test("Stopped backend: unreachable; bad options are 64")
     func unreachableAndUsage() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
+        try await withGateway { harness, dir in
             try harness.writeConfiguration(GatewayHarness.onePool(memberPort: try freePort()))
             let result = try TrustGateBinary.run(["gateway", "backend-health", "--config", "gateway.yaml"], in: dir.path,
                                                  environment: harness.environment)
@@ -80,8 +78,7 @@ struct BackendHealthTests {
 
     @Test("allowlist plan: removing the root the backends chain to breaks them (exit 1, store unchanged); a harmless add applies")
     func plan() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
+        try await withGateway { harness, dir in
             let started = try await backends(harness)
             func run(_ arguments: [String]) throws -> ProcessResult {
                 try TrustGateBinary.run(["allowlist", "plan", "--gateway", "g", "--config", "gateway.yaml"] + arguments,
@@ -142,9 +139,7 @@ struct GatewayAdminTests {
 
     @Test("Metrics are scraped and parsed; /healthz; /backend-health JSON; the bearer token; one access-log line per request")
     func adminAndAccessLog() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let valid = try await echoBackend(harness, "valid")
             let wrong = try await echoBackend(harness, "wrong-host")
             _ = try dir.write("admin.token", text: "s3cret-token\n")

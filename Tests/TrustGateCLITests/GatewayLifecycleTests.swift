@@ -15,9 +15,7 @@ func echoBackend(_ harness: GatewayHarness, _ scenario: String) async throws -> 
 struct GatewayLifecycleTests {
     @Test("Client connections share pooled upstream connections; SIGHUP applies a new config on an open connection; a bad reload keeps the running one")
     func poolAndReload() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let backend = try await echoBackend(harness, "valid")
             let settings = """
                 threads: 1
@@ -76,9 +74,7 @@ struct GatewayLifecycleTests {
 
     @Test("Upstream TLS sessions are resumed; after an allow-list change the next upstream handshake is a full one, judged again")
     func sessionResumption() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             // openssl s_server -www answers HTTP/1.0 and closes: every request is a new upstream connection, and
             // its page says whether the TLS session was new or reused.
             let (backend, backendPort) = try harness.opensslBackend("valid")
@@ -101,9 +97,7 @@ struct GatewayLifecycleTests {
 
     @Test("Pipelined requests are answered in order, a slow one first; a request the parser refuses is 400 and closes")
     func pipeliningAndParserErrors() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let backend = try await echoBackend(harness, "valid")
             try harness.startOnePool(memberPort: backend.port)
             func client() throws -> BackgroundProcess {
@@ -139,9 +133,7 @@ struct GatewayLifecycleTests {
 
     @Test("Framing through the gateway: chunked both ways, de-chunked for HTTP/1.0, HEAD, Expect: 100-continue")
     func framing() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let backend = try await echoBackend(harness, "valid")
             try harness.startOnePool(memberPort: backend.port, settings: "threads: 1")
             try dir.write("upload.bin", text: String(repeating: "0123456789abcdef", count: 3200))  // 51,200 bytes
@@ -168,9 +160,7 @@ struct GatewayLifecycleTests {
 
     @Test("A member that answers TLS with plain HTTP is 502 handshake-failed, and the gateway goes on serving")
     func plainHTTPMember() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let backend = try await echoBackend(harness, "valid")
             // The gateway's own plain-HTTP listener is the member that does not speak TLS.
             let plainPort = try freePort()
@@ -196,9 +186,7 @@ struct GatewayLifecycleTests {
 
     @Test("A member the allow-list rejects is failed over to an allowed one; a pool with none allowed answers 503 naming the category")
     func failoverAnd503() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let good = try await echoBackend(harness, "valid")
             let (untrusted, untrustedPort) = try harness.opensslBackend("untrusted")
             defer { untrusted.stop() }
@@ -232,9 +220,7 @@ struct GatewayLifecycleTests {
 
     @Test("SIGTERM drains: the request in flight completes, new connections are refused, the gateway exits 0")
     func drain() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let backend = try await echoBackend(harness, "valid")
             try harness.startOnePool(memberPort: backend.port, settings: "drain-timeout: 10s")
             #expect(try harness.curl("/warm").status == "200")

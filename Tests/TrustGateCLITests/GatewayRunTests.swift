@@ -12,9 +12,7 @@ struct GatewayRunTests {
 
     @Test("Valid backend 200; each bad backend 502 naming its category; allow-list changes apply live")
     func endToEnd() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let backends = try harness.scenarioBackends(Self.scenarios.map { ($0, .openssl) }, settings: "e2e")
             try harness.start("""
                 pools:
@@ -71,9 +69,7 @@ struct DemoCommandTests {
 struct GatewayStreamingTests {
     @Test("1 GiB down (openssl s_server -WWW) and 1 GiB up (EchoBackend) through the gateway; its peak RSS stays under 100 MiB")
     func largeTransfers() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let size: UInt64 = 1 << 30
             try FileManager.default.createDirectory(atPath: dir.file("www"), withIntermediateDirectories: true)
             _ = FileManager.default.createFile(atPath: dir.file("www/big.bin"), contents: nil)
@@ -153,9 +149,7 @@ struct GatewayRunFailureTests {
 struct GatewayBackendFailureTests {
     @Test("Nothing listening on the member: 502 unreachable; a backend that never answers: 504 timeout")
     func downAndSilent() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             // openssl s_server without -www completes the TLS handshake and then never sends an HTTP response
             // (its standard input is kept open: at end of input it would shut down).
             let silent = try BackgroundProcess("openssl", [

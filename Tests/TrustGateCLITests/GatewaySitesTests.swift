@@ -15,9 +15,7 @@ struct GatewaySitesTests {
 
     @Test("Two sites on one port: SNI picks each certificate, Host each pool; path maps; HTTP to HTTPS is 301 with path and query")
     func sites() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             for name in ["www.contoso.test", "api.contoso.test"] { try harness.issueLeaf(name, prefix: "site-\(name)") }
             var backends: [String: EchoBackend] = [:]
             for pool in ["www", "images", "video", "api"] { backends[pool] = try await echoBackend(harness, "valid") }
@@ -77,9 +75,7 @@ struct GatewaySitesTests {
 
     @Test("require-sni refuses a handshake naming no site; two default sites on one port are a configuration problem")
     func requireSNI() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             try harness.issueLeaf("www.contoso.test", prefix: "site-www.contoso.test")
             let backend = try await echoBackend(harness, "valid")
             let shared = try freePort()
@@ -114,9 +110,7 @@ struct GatewaySitesTests {
 struct GatewayAffinityTests {
     @Test("100 requests with the cookie reach one member; without it they spread; when it stops, requests move and the cookie is re-issued")
     func affinity() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let first = try await echoBackend(harness, "valid")
             let second = try await echoBackend(harness, "valid")
             try harness.start("""
@@ -165,9 +159,7 @@ struct GatewayAffinityTests {
 struct GatewayRewriteTests {
     @Test("A rule's rewrite sets and removes request fields (seen by the backend) and response fields (seen by the client)")
     func rewrites() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let backend = try await echoBackend(harness, "valid")
             func configuration(_ rewrite: String) -> String {
                 GatewayHarness.onePool(memberPort: backend.port).replacingOccurrences(
@@ -199,9 +191,7 @@ struct GatewayRewriteTests {
 struct GatewayProbeTests {
     @Test("A member failing its probe gets no traffic and shows in backend-health; all unhealthy is 502; one success brings it back")
     func probes() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let first = try await echoBackend(harness, "valid")
             let second = try await echoBackend(harness, "valid")
             // The echo body names the port that served it: only `first` matches the body-match.
@@ -258,9 +248,7 @@ struct GatewayProbeTests {
 struct GatewayMutualTLSTests {
     @Test("A backend that requires a client certificate: 502 handshake-failed without one, 200 with the configured one")
     func mutualTLS() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             try harness.issueLeaf("gateway-client.test", prefix: "gateway-client")
             // openssl s_server demanding a client certificate that chains to the test root.
             let server = try BackgroundProcess("openssl", [
@@ -299,9 +287,7 @@ struct GatewayMutualTLSTests {
 struct GatewayDrainingTests {
     @Test("A reload that removes a member: its request in flight completes, its idle connections close, new requests go to the new member")
     func memberLeaves() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let old = try await echoBackend(harness, "valid")
             let new = try await echoBackend(harness, "valid")
             try harness.startOnePool(memberPort: old.port, settings: "threads: 1")
@@ -333,9 +319,7 @@ struct GatewayDrainingTests {
 struct GatewayClientTimeoutTests {
     @Test("An idle keep-alive connection closes after client-timeouts.keep-alive; a head left unfinished gets 408")
     func clientTimeouts() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let backend = try await echoBackend(harness, "valid")
             try harness.startOnePool(memberPort: backend.port, settings: "client-timeouts: {keep-alive: 1s, header: 1s}")
             func client() throws -> BackgroundProcess {

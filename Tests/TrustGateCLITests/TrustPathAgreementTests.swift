@@ -39,9 +39,7 @@ struct TrustPathAgreementTests {
 
     @Test("The test-PKI matrix and two legacy leaves, under strict and compatible", arguments: ["strict", "compatible"])
     func agreement(profile: String) async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             try Self.issueLegacy(harness, "legacy-cn", extensions: "")
             try Self.issueLegacy(harness, "legacy-no-eku", extensions: "subjectAltName=DNS:backend.test\n")
             let scenarios = Self.scenarios

@@ -135,9 +135,7 @@ struct UpstreamTrustTests {
 
     @Test("A backend that never answers TLS: 504 within connect-timeout + 1 s, no connection left open; backend-health --timeout 2 returns within 4 s")
     func silentBackend() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let silent = try SilentBackend()
             defer { silent.stop() }
             try Self.start(harness, trust: "trusted-root", backends: [("app", silent.port)],
@@ -169,9 +167,7 @@ struct UpstreamTrustTests {
 
     @Test("A 200-certificate junk chain is refused as too-complex before any signature is checked")
     func junkChain() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             var junk = ""
             let issuer = try CustomCertificate("Junk Root", ca: true)
             for index in 0..<200 {
@@ -188,9 +184,7 @@ struct UpstreamTrustTests {
 
     @Test("Store file deleted, then replaced: the last list stays enforced, one error, /healthz stale; the new one within 2 s")
     func storeReplaced() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
-            defer { harness.stop() }
+        try await withGateway { harness, dir in
             let (_, port) = try harness.opensslBackend(certificate: "pki/backend-valid.pem", chain: "pki/backend-valid.pem",
                                                        key: "pki/backend-valid.key")
             try Self.start(harness, trust: "trusted-root", backends: [("app", port)])
@@ -264,8 +258,7 @@ struct UpstreamTrustTests {
 
     @Test("An admin listener beyond loopback without a token-file is a configuration error")
     func adminNeedsToken() async throws {
-        try await withTemporaryDirectory { dir in
-            let harness = try GatewayHarness(in: dir)
+        try await withGateway { harness, dir in
             for (address, accepted) in [("0.0.0.0", false), ("::", false), ("10.0.0.4", false), ("127.0.0.2", true),
                                         ("::1", true), ("localhost", true)] {
                 try harness.writeConfiguration(
