@@ -56,24 +56,11 @@ extension AllowListCommand {
             guard add != nil || (naming.kind == nil && naming.name == nil) else { throw ValidationError("--as and --name go with --add") }
         }
 
-        /// One backend before and after the change.
-        struct Row: Codable {
-            var pool: String
-            var member: String
-            var settings: String?
-            var expectedName: String?
-            var now: String
-            var after: String?
-            /// `breaks`, `fixes`, `unchanged`, or `not-judged` (nothing presented: unreachable, plain HTTP).
-            var effect: String
-            var detail: String
-        }
-
         struct Report: Codable {
             var gateway: String
             var version: Int64
             var change: String
-            var rows: [Row]
+            var rows: [AllowListPlan.Row]
             var breaks: Int
             var applied: Bool
         }
@@ -93,47 +80,25 @@ extension AllowListCommand {
                 throw CLIError(error, what: "cannot read the allow-list")
             }
             let (candidate, change, entry) = try candidateEntries(current)
-            let after = AllowListPolicy(gateway: gateway.gateway, entries: candidate)
-
-            let probed: [ProbedBackend]
+            let plan: AllowListPlan
             do {
-                probed = try await BackendProbe.probeAll(configuration, state: state, timeout: timeout)
+                plan = try await AllowListPlan.make(configuration, state: state, candidate: candidate, timeout: timeout,
+                                                    profile: profile)
             } catch {
                 throw CLIError(what: "cannot probe the backends", file: config, why: "\(error)", status: .software)
             }
-            var rows: [Row] = []
-            for backend in probed {
-                let health = backend.health
-                var row = Row(pool: health.pool, member: health.member, settings: health.settings,
-                              expectedName: health.expectedName, now: health.category.rawValue, after: nil, effect: "not-judged",
-                              detail: health.detail)
-                if let settings = backend.settings, settings.scheme == .https, !backend.chain.isEmpty {
-                    let hostName = health.expectedName ?? ""
-                    let profile = self.profile ?? settings.verificationProfile
-                    let before = await state.verdict(for: backend.chain, hostName: hostName, mode: settings.trust,
-                                                     profile: profile)
-                    let verdict = await after.evaluate(
-                        presented: backend.chain, identity: ServerIdentity(hostName), mode: settings.trust, profile: profile
-                    )
-                    row.now = before.category.rawValue
-                    row.after = verdict.category.rawValue
-                    row.effect = before.isTrusted == verdict.isTrusted ? "unchanged" : (before.isTrusted ? "breaks" : "fixes")
-                    row.detail = verdict.detail
-                }
-                rows.append(row)
-            }
-            let breaks = rows.filter { $0.effect == "breaks" }.count
+            let breaks = plan.breaks
             var applied = false
             if apply, breaks == 0 {
                 try commit(store: store, entry: entry, expectedVersion: state.version)
                 applied = true
             }
-            let report = Report(gateway: gateway.gateway, version: state.version, change: change, rows: rows,
+            let report = Report(gateway: gateway.gateway, version: state.version, change: change, rows: plan.rows,
                                 breaks: breaks, applied: applied)
             if output.json {
                 try JSONOutput.print(report)
             } else {
-                Self.print(report, apply: apply)
+                Self.print(report, unjudged: plan.unjudged, apply: apply)
             }
             if breaks > 0 { throw ExitCode(CLIError.ExitStatus.rejected.rawValue) }
         }
@@ -183,15 +148,14 @@ extension AllowListCommand {
             }
         }
 
-        private static func print(_ report: Report, apply: Bool) {
+        private static func print(_ report: Report, unjudged: Int, apply: Bool) {
             Swift.print("plan for gateway \(report.gateway) (allow-list version \(report.version)): \(report.change)")
             for row in report.rows {
                 let change = row.after.map { "\(row.now) -> \($0)" } ?? row.now
-                Swift.print("  \(row.effect.padding(toLength: 10, withPad: " ", startingAt: 0)) \(row.pool) \(row.member) "
-                    + "(\(row.expectedName ?? "-")): \(change)" + (row.effect == "unchanged" ? "" : ": \(row.detail)"))
+                Swift.print("  \(row.effect.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(row.pool) \(row.member) "
+                    + "(\(row.expectedName ?? "-")): \(change)" + (row.effect == .unchanged ? "" : ": \(row.detail)"))
             }
             // Routed backends that presented nothing (down, plain HTTP) were not judged: say so, they may break later.
-            let unjudged = report.rows.filter { $0.effect == "not-judged" && $0.settings != nil }.count
             let caveat = unjudged == 0 ? "" : " (\(unjudged) not judged: they presented no certificate)"
             if report.breaks > 0 {
                 Swift.print("\(report.breaks) backend\(report.breaks == 1 ? "" : "s") would be turned away\(caveat); nothing written")
