@@ -58,15 +58,16 @@ extension GatewayCommand {
             let server: GatewayServer
             do {
                 server = try await GatewayServer.start(configuration: configuration, store: store, logger: logger)
-            } catch let error as PKIError {
-                throw CLIError(error, what: "cannot load a listener certificate")
-            } catch let error as ConfigurationProblems {
-                throw CLIError(what: "invalid configuration", file: config, why: error.description, status: .dataError)
-            } catch let error as AllowListError {
-                throw CLIError(error, what: "cannot read the allow-list")
             } catch {
-                // Binding failed (address in use, permission), or the system refused resources.
-                throw CLIError(what: "cannot start the gateway", file: config, why: "\(error)", status: .ioError)
+                switch error.cause {
+                case .certificate(let error): throw CLIError(error, what: "cannot load a listener certificate")
+                case .configuration(let problems):
+                    throw CLIError(what: "invalid configuration", file: config, why: problems.description, status: .dataError)
+                case .store(let error): throw CLIError(error, what: "cannot read the allow-list")
+                case .listen(let detail):
+                    // Binding failed (address in use, permission), or the system refused resources.
+                    throw CLIError(what: "cannot start the gateway", file: config, why: detail, status: .ioError)
+                }
             }
             // Written unbuffered: scripts and tests wait for these lines.
             for listener in server.listeners {

@@ -41,6 +41,16 @@ public final class GatewayServer: Sendable {
     public static func start(
         configuration: GatewayConfiguration, store: any AllowListStore, logger: Logger,
         threads: Int? = nil
+    ) async throws(GatewayError) -> GatewayServer {
+        do {
+            return try await serve(configuration: configuration, store: store, logger: logger, threads: threads)
+        } catch {
+            throw GatewayError(starting: error)
+        }
+    }
+
+    private static func serve(
+        configuration: GatewayConfiguration, store: any AllowListStore, logger: Logger, threads: Int?
     ) async throws -> GatewayServer {
         let threads = threads ?? configuration.threads ?? System.coreCount
         let needed = OpenFileLimit.needed(for: configuration)
