@@ -23,9 +23,11 @@ struct HTTP1MessageReader<Framer: HTTP1MessageFramer> {
 
     private var heads: HeadReader
     private var body: BodyReader?
-    /// Parts read and not yet taken (a body read yields several slices at once).
-    private var ready = CircularBuffer<Part>()
+    /// Body slices read and not yet taken (one read of a body yields several), and whether an end follows them.
+    /// Kept as plain values, not a queue of parts: the head goes out as soon as it is parsed.
     private var slices: [ByteBuffer] = []
+    private var taken = 0
+    private var endReady = false
 
     init(request: Bool) {
         heads = HeadReader(request: request)
@@ -39,26 +41,41 @@ struct HTTP1MessageReader<Framer: HTTP1MessageFramer> {
     mutating func next(
         _ buffer: inout ByteBuffer, framer: Framer, allocator: ByteBufferAllocator
     ) throws(HTTP1.ParseError) -> Part? {
-        while ready.isEmpty, buffer.readableBytes > 0 {
+        if let part = takeReady() { return part }
+        while buffer.readableBytes > 0 {
             if var reader = body {
                 body = nil
                 let done = try reader.read(&buffer, into: &slices, allocator: allocator)
                 if !done { body = reader }
-                for slice in slices { ready.append(.body(slice)) }
-                slices.removeAll(keepingCapacity: true)
-                if done { ready.append(.end) }
+                endReady = done
+                if let part = takeReady() { return part }
             } else {
                 guard let bytes = try heads.take(&buffer) else { return nil }
                 guard let framed = try framer.frame(HTTP1.parse(bytes, request: heads.request)) else { continue }
-                ready.append(.head(framed.message))
                 if framed.framing.hasBody {
                     body = BodyReader(framed.framing, output: framed.output)
                 } else {
-                    ready.append(.end)
+                    endReady = true
                 }
+                return .head(framed.message)
             }
         }
-        return ready.popFirst()
+        return nil
+    }
+
+    private mutating func takeReady() -> Part? {
+        if taken < slices.count {
+            let slice = slices[taken]
+            taken += 1
+            if taken == slices.count {
+                slices.removeAll(keepingCapacity: true)
+                taken = 0
+            }
+            return .body(slice)
+        }
+        guard endReady else { return nil }
+        endReady = false
+        return .end
     }
 
     /// The stream closed: the end of a body that runs until the close (with the last chunk when it goes as

@@ -12,6 +12,7 @@ extension ProxyHandler {
         heldHead = nil
         closeUpstream()
         let router = environment.routes.current
+        limits = ProxyTimeouts.Limits(router)
         // Routed by the normalized path, which is also the path the backend gets.
         let path = request.target.path
         let site = router.site(on: environment.listener, host: request.host)

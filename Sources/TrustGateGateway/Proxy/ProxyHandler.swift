@@ -21,14 +21,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// A request as the parser cuts it from the byte stream.
-    enum RequestPart {
-        case head(HTTP1.Request)
-        /// Body bytes as the backend gets them: as they arrived for a Content-Length body, in canonical chunked
-        /// framing for a chunked one.
-        case body(ByteBuffer)
-        case end
-    }
+    /// A request as the parser cuts it from the byte stream: its head, body bytes as the backend gets them (as they
+    /// arrived for a Content-Length body, in canonical chunked framing for a chunked one), its end.
+    typealias RequestPart = HTTP1MessageReader<HTTP1RequestFramer>.Part
 
     /// A response as ``UpstreamResponseHandler`` cuts it from the backend's byte stream.
     enum ResponsePart {
@@ -86,6 +81,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             clientAddress: clientAddress, scheme: environment.listener.scheme.rawValue, port: String(environment.boundPort)
         )
         environment.connections.add(context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+        limits = ProxyTimeouts.Limits(environment.routes.current)
         // For the first request the header timeout runs from the accept, as nginx's `client_header_timeout` does:
         // a client that connects and sends nothing (or never finishes its TLS handshake) is closed then.
         machine.waitForRequest(at: now)
@@ -123,11 +119,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         let framer = HTTP1RequestFramer(allowEncodedSlashes: environment.routes.current.configuration.allowEncodedSlashes)
         do throws(HTTP1.ParseError) {
             while !machine.refused, let part = try reader.next(&buffer, framer: framer, allocator: context.channel.allocator) {
-                switch part {
-                case .head(let request): deliver(.head(request), context: context)
-                case .body(let slice): deliver(.body(slice), context: context)
-                case .end: deliver(.end, context: context)
-                }
+                deliver(part, context: context)
             }
             if reader.isPartialHead { machine.headBegan(at: now) }
         } catch {
@@ -245,10 +237,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The event loop's clock (an `EmbeddedEventLoop`'s in tests, which they turn by hand).
     var now: NIODeadline { context?.eventLoop.now ?? .now() }
 
-    private var limits: ProxyTimeouts.Limits {
-        let router = environment.routes.current
-        return ProxyTimeouts.Limits(keepAlive: router.keepAliveTimeout, header: router.headerTimeout, send: router.sendTimeout)
-    }
+    /// The client timeouts of the configuration in force when the connection began or its last request did (a
+    /// reload applies from the next request; read once, not once per timer).
+    var limits = ProxyTimeouts.Limits(keepAlive: .seconds(75), header: .seconds(60), send: .seconds(60))
 
     /// Arms the timer for the soonest deadline, unless it already fires before that.
     func armTimer() {

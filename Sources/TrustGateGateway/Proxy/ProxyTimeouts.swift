@@ -123,3 +123,10 @@ struct ProxyTimeouts {
         return nil
     }
 }
+
+extension ProxyTimeouts.Limits {
+    /// The client timeouts `router`'s configuration sets.
+    init(_ router: Router) {
+        self.init(keepAlive: router.keepAliveTimeout, header: router.headerTimeout, send: router.sendTimeout)
+    }
+}
