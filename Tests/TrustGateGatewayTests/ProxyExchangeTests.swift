@@ -3,7 +3,7 @@ import NIOCore
 import Testing
 @testable import TrustGateGateway
 
-@Suite("ProxyExchange, UpstreamRequestHead, ExchangeRecord, PipelineQueue: one request's journey")
+@Suite("ProxyExchange: failover and retry decisions for one request")
 struct ProxyExchangeTests {
     static let configuration = GatewayConfiguration(
         gateway: "g", store: nil, listeners: [],
@@ -46,51 +46,5 @@ struct ProxyExchangeTests {
         #expect(again.retryingOnNewConnection() == nil, "once")
         exchange.bodySent = true
         #expect(exchange.retryingOnNewConnection() == nil)
-    }
-
-    @Test("The backend's head: HTTP/1.1, Host naming the backend, X-Forwarded-For appended to, the client's X-Forwarded-* replaced")
-    func upstreamHead() throws {
-        let exchange = try Self.exchange("/x", head: "GET /x?y HTTP/1.1\r\nHost: gw.test\r\nX-Forwarded-For: 203.0.113.9\r\n"
-            + "X-Forwarded-Proto: gopher\r\nConnection: close\r\nExpect: 100-continue\r\nAccept: */*\r\n\r\n")
-        var buffer = ByteBuffer()
-        UpstreamRequestHead(clientAddress: "192.0.2.7", scheme: "https", port: "443").write(exchange, into: &buffer)
-        let text = String(buffer: buffer)
-        #expect(text.hasPrefix("GET /x?y HTTP/1.1\r\nHost: b.test:8443\r\n"), "\(text)")
-        #expect(text.contains("Accept: */*\r\n"))
-        #expect(text.contains("X-Forwarded-For: 203.0.113.9, 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Port: 443\r\n"
-                              + "X-Forwarded-Host: gw.test\r\nX-Original-Host: gw.test\r\n\r\n"))
-        for gone in ["gopher", "Connection", "Expect"] { #expect(!text.contains(gone), "\(gone) in \(text)") }
-    }
-
-    @Test("The access-log record: the request's fields, the backend's time, the whole duration")
-    func record() throws {
-        let exchange = try Self.exchange("/x")
-        let start = NIODeadline.uptimeNanoseconds(1_000)
-        var record = ExchangeRecord(request: exchange.request, start: start)
-        #expect(record.upstreamNanoseconds == nil)
-        record.upstreamSentAt = start + .nanoseconds(100)
-        record.upstreamAnsweredAt = start + .nanoseconds(400)
-        record.pool = "two"
-        record.member = exchange.target
-        let line = record.accessLogRecord(client: "c", status: 200, bodyBytes: 5, now: start + .nanoseconds(1_000), time: .init())
-        #expect(line.upstreamNanoseconds == 300 && line.durationNanoseconds == 1_000)
-        #expect((line.method, line.path, line.host, line.member, line.pool) == ("GET", "/x", "gw.test", "10.0.0.1:8443", "two"))
-    }
-
-    @Test("The pipeline queue counts what it holds, in order, and is over its limit past 64 KiB")
-    func pipeline() throws {
-        var queue = PipelineQueue()
-        queue.append(.body(ByteBuffer(repeating: 0, count: 65_000)))
-        queue.append(.end)
-        #expect(queue.bytes == 65_016 && !queue.isOverLimit)
-        queue.append(.body(ByteBuffer(repeating: 0, count: 1_000)))
-        #expect(queue.isOverLimit)
-        guard case .body(let first) = queue.popFirst(), first.readableBytes == 65_000 else {
-            Issue.record("the first part first")
-            return
-        }
-        #expect(queue.bytes == 1_016)
-        queue.removeAll()
-        #expect(queue.isEmpty && queue.bytes == 0)
     }
 }
