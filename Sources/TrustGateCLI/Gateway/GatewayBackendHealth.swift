@@ -88,10 +88,7 @@ extension GatewayCommand {
         -> AllowListState
     {
         do {
-            return AllowListState(
-                gateway: configuration.gateway, version: try store.version(gateway: configuration.gateway),
-                entries: try store.entries(gateway: configuration.gateway)
-            )
+            return try AllowListState.load(gateway: configuration.gateway, from: store)
         } catch {
             throw CLIError(error, what: "cannot read the allow-list")
         }

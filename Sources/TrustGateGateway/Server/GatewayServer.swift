@@ -60,10 +60,7 @@ public final class GatewayServer: Sendable {
                 "limit": "\(files)", "needed": "\(needed)",
             ])
         }
-        let state = AllowListState(
-            gateway: configuration.gateway, version: try store.version(gateway: configuration.gateway),
-            entries: try store.entries(gateway: configuration.gateway)
-        )
+        let state = try AllowListState.load(gateway: configuration.gateway, from: store)
         let connector = try UpstreamConnector(state: state)
         try connector.loadIdentities(configuration)
         let health = HealthMonitor()

@@ -27,6 +27,14 @@ public final class AllowListState: Sendable {
     /// The system's well-known CAs, read once on first use (not on every handshake).
     private let wellKnown = NIOLockedValueBox<Result<TrustAnchors, PKIError>?>(nil)
 
+    /// The allow-list `store` holds for `gateway`: the one way the gateway, `backend-health` and `allowlist plan`
+    /// load it. The version is read before the entries, so a change made in between is seen as a newer version by
+    /// the watcher and loaded again, never missed.
+    public static func load(gateway: String, from store: any AllowListStore) throws(AllowListError) -> AllowListState {
+        let version = try store.version(gateway: gateway)
+        return AllowListState(gateway: gateway, version: version, entries: try store.entries(gateway: gateway))
+    }
+
     public init(gateway: String, version: Int64, entries: [AllowListEntry], now: Date = Date()) {
         self.gateway = gateway
         let policy = AllowListPolicy(gateway: gateway, entries: entries, at: now)
