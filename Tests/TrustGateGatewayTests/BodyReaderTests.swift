@@ -3,28 +3,7 @@ import Testing
 @testable import TrustGateGateway
 
 @Suite("BodyReader: chunked and length-framed bodies")
-struct BodyReaderTests {
-    func head(_ text: String, request: Bool = true) throws(HTTP1.ParseError) -> HTTP1.Head {
-        try HTTP1.parse(Array(text.utf8), request: request)
-    }
-
-    func request(_ text: String, allowEncodedSlashes: Bool = false) throws(HTTP1.ParseError) -> HTTP1.Request {
-        try HTTP1.Request(head(text), allowEncodedSlashes: allowEncodedSlashes)
-    }
-
-    func refusal(_ text: String, request isRequest: Bool = true) -> HTTP1.ParseError? {
-        do {
-            if isRequest {
-                _ = try request(text)
-            } else {
-                _ = try HTTP1.responseFraming(try head(text, request: false), toHEAD: false)
-            }
-            return nil
-        } catch {
-            return error
-        }
-    }
-
+struct BodyReaderTests: HTTP1TestText {
     private func run(_ bytes: [UInt8], _ framing: HTTP1.Framing, _ output: BodyReader.Output, split: Int) throws
         -> (sent: String, done: Bool, rest: String)
     {

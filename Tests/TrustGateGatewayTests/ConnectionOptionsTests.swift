@@ -3,28 +3,7 @@ import Testing
 @testable import TrustGateGateway
 
 @Suite("ConnectionOptions: what a Connection field may remove")
-struct ConnectionOptionsTests {
-    func head(_ text: String, request: Bool = true) throws(HTTP1.ParseError) -> HTTP1.Head {
-        try HTTP1.parse(Array(text.utf8), request: request)
-    }
-
-    func request(_ text: String, allowEncodedSlashes: Bool = false) throws(HTTP1.ParseError) -> HTTP1.Request {
-        try HTTP1.Request(head(text), allowEncodedSlashes: allowEncodedSlashes)
-    }
-
-    func refusal(_ text: String, request isRequest: Bool = true) -> HTTP1.ParseError? {
-        do {
-            if isRequest {
-                _ = try request(text)
-            } else {
-                _ = try HTTP1.responseFraming(try head(text, request: false), toHEAD: false)
-            }
-            return nil
-        } catch {
-            return error
-        }
-    }
-
+struct ConnectionOptionsTests: HTTP1TestText {
     @Test("Connection never removes framing or routing fields; its other tokens do, linearly and within a limit")
     func connectionTokens() throws {
         let parsed = try head("POST / HTTP/1.1\r\nHost: a\r\nConnection: Content-Length, HOST, transfer-encoding, X-A\r\n"

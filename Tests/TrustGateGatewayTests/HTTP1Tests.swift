@@ -3,28 +3,7 @@ import Testing
 @testable import TrustGateGateway
 
 @Suite("HTTP/1.1 on bytes: heads, framing, hop-by-hop fields")
-struct HTTP1Tests {
-    private func head(_ text: String, request: Bool = true) throws(HTTP1.ParseError) -> HTTP1.Head {
-        try HTTP1.parse(Array(text.utf8), request: request)
-    }
-
-    private func request(_ text: String, allowEncodedSlashes: Bool = false) throws(HTTP1.ParseError) -> HTTP1.Request {
-        try HTTP1.Request(head(text), allowEncodedSlashes: allowEncodedSlashes)
-    }
-
-    private func refusal(_ text: String, request isRequest: Bool = true) -> HTTP1.ParseError? {
-        do {
-            if isRequest {
-                _ = try request(text)
-            } else {
-                _ = try HTTP1.responseFraming(try head(text, request: false), toHEAD: false)
-            }
-            return nil
-        } catch {
-            return error
-        }
-    }
-
+struct HTTP1Tests: HTTP1TestText {
     @Test("A request head: method, target, version, fields classified by name without case")
     func requestHead() throws {
         let parsed = try head("GET /a?b=1 HTTP/1.1\r\nHost: a.test\r\nX-Forwarded-FOR: 10.0.0.1\r\nAccept:  */* \r\n\r\n")

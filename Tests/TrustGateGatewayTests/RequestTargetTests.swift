@@ -3,28 +3,7 @@ import Testing
 @testable import TrustGateGateway
 
 @Suite("RequestTarget: request targets normalized once")
-struct RequestTargetTests {
-    func head(_ text: String, request: Bool = true) throws(HTTP1.ParseError) -> HTTP1.Head {
-        try HTTP1.parse(Array(text.utf8), request: request)
-    }
-
-    func request(_ text: String, allowEncodedSlashes: Bool = false) throws(HTTP1.ParseError) -> HTTP1.Request {
-        try HTTP1.Request(head(text), allowEncodedSlashes: allowEncodedSlashes)
-    }
-
-    func refusal(_ text: String, request isRequest: Bool = true) -> HTTP1.ParseError? {
-        do {
-            if isRequest {
-                _ = try request(text)
-            } else {
-                _ = try HTTP1.responseFraming(try head(text, request: false), toHEAD: false)
-            }
-            return nil
-        } catch {
-            return error
-        }
-    }
-
+struct RequestTargetTests: HTTP1TestText {
     @Test("Targets are normalized once: routed and forwarded the same; absolute-form gives the host")
     func targets() throws {
         func forwarded(_ target: String, allow: Bool = false) throws -> String {

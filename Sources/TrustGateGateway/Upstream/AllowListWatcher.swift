@@ -31,7 +31,7 @@ public final class AllowListWatcher: Sendable {
     }
 
     /// One poll's work and what it remembers between polls.
-    private struct Watch {
+    struct Watch {
         var store: any AllowListStore
         let state: AllowListState
         let health: StoreHealth
