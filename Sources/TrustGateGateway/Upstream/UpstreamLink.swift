@@ -28,3 +28,8 @@ final class UpstreamLink: @unchecked Sendable {
         self.admission = admission
     }
 }
+
+extension UpstreamLink: PooledConnection {
+    var poolKey: UpstreamPool.Key { key }
+    var isOpen: Bool { channel.isActive }
+}

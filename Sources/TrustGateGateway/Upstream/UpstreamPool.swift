@@ -34,14 +34,9 @@ final class UpstreamPool: Sendable {
         }
     }
 
-    private struct Idle {
-        let link: UpstreamLink
-        let since: NIODeadline
-    }
-
     let maximumIdle: Int
     let idleTimeout: TimeAmount
-    private let idle = NIOLockedValueBox<[Key: [Idle]]>([:])
+    private let state: NIOLockedValueBox<UpstreamPoolState<UpstreamLink>>
     private let sweeper = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     /// Idle connections are swept every `sweepInterval` (not one timer per idle connection: a keep-alive
@@ -49,6 +44,7 @@ final class UpstreamPool: Sendable {
     init(maximumIdle: Int = 32, idleTimeout: TimeAmount = .seconds(60), sweepInterval: Duration = .seconds(5)) {
         self.maximumIdle = maximumIdle
         self.idleTimeout = idleTimeout
+        state = NIOLockedValueBox(UpstreamPoolState(maximumIdle: maximumIdle, idleTimeout: idleTimeout))
         let task = Task.detached { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: sweepInterval)
@@ -60,17 +56,7 @@ final class UpstreamPool: Sendable {
 
     /// Closes the connections idle for longer than ``idleTimeout``.
     func closeExpired(now: NIODeadline = .now()) {
-        let expired = idle.withLockedValue { idle -> [Idle] in
-            var expired: [Idle] = []
-            for (key, entries) in idle {
-                let (old, fresh) = (entries.filter { now - $0.since >= idleTimeout }, entries.filter { now - $0.since < idleTimeout })
-                guard !old.isEmpty else { continue }
-                expired += old
-                idle[key] = fresh.isEmpty ? nil : fresh
-            }
-            return expired
-        }
-        for entry in expired { entry.link.channel.close(promise: nil) }
+        close(state.withLockedValue { $0.expire(now: now) })
     }
 
     /// The most recently used idle connection for `key` that is still open and whose verdict still admits it:
@@ -78,67 +64,39 @@ final class UpstreamPool: Sendable {
     /// closed instead: between a reload (or an entry's expiry) and the re-check of pooled connections
     /// (``UpstreamRegistry``), none is reused on an old verdict.
     func take(_ key: Key, generation: Int64, at time: Date = Date()) -> UpstreamLink? {
-        while let entry = idle.withLockedValue({ $0[key]?.popLast() }) {
-            guard entry.link.channel.isActive else { continue }
-            if let admission = entry.link.admission, !admission.admits(generation: generation, at: time) {
-                entry.link.channel.close(promise: nil)
-                continue
-            }
-            return entry.link
-        }
-        return nil
+        let (link, stale) = state.withLockedValue { $0.take(key, generation: generation, at: time) }
+        close(stale)
+        return link
     }
-
-    /// Puts a connection back after a complete exchange; closes it instead when the pool for its key is full.
-    /// Backends (`host:port`) a reload took out of every pool: their connections are not kept once idle
-    /// (connection draining: requests in flight finish, nothing new is sent).
-    private let retired = NIOLockedValueBox<Set<String>>([])
 
     /// After a reload: the backends of `previous` that are not `active` are retired; their idle connections
-    /// close now, their busy ones when they finish.
+    /// close now, their busy ones when they finish (connection draining: requests in flight finish, nothing new
+    /// is sent).
     func retire(previous: Set<String>, active: Set<String>) {
-        retired.withLockedValue { $0 = previous.subtracting(active) }
-        let closing = idle.withLockedValue { idle -> [Idle] in
-            let gone = idle.filter { !active.contains($0.key.target) }
-            for key in gone.keys { idle.removeValue(forKey: key) }
-            return gone.values.flatMap { $0 }
-        }
-        for entry in closing { entry.link.channel.close(promise: nil) }
+        close(state.withLockedValue { $0.retire(previous: previous, active: active) })
     }
 
+    /// Puts a connection back after a complete exchange; closes it instead when the pool for its key is full or
+    /// its backend was retired.
     func put(_ link: UpstreamLink) {
-        guard link.channel.isActive else { return }
-        if retired.withLockedValue({ !$0.isEmpty && $0.contains(link.key.target) }) {
-            link.channel.close(promise: nil)
-            return
-        }
-        let entry = Idle(link: link, since: .now())
-        let kept = idle.withLockedValue { idle -> Bool in
-            guard idle[link.key, default: []].count < maximumIdle else { return false }
-            idle[link.key, default: []].append(entry)
-            return true
-        }
-        if !kept { link.channel.close(promise: nil) }
+        if let refused = state.withLockedValue({ $0.put(link, now: .now()) }) { close([refused]) }
     }
 
     /// Called once per connection when it closes, wherever it is.
     func forget(_ channel: Channel, key: Key) {
-        idle.withLockedValue { idle in
-            idle[key]?.removeAll { $0.link.channel === channel }
-            if idle[key]?.isEmpty == true { idle[key] = nil }
-        }
+        state.withLockedValue { $0.forget(key: key) { $0.channel === channel } }
     }
 
     /// Idle connections, over every key.
-    var idleCount: Int { idle.withLockedValue { $0.values.reduce(0) { $0 + $1.count } } }
+    var idleCount: Int { state.withLockedValue { $0.idleCount } }
 
     /// Closes every idle connection and stops sweeping (shutdown).
     func closeAll() {
         sweeper.withLockedValue { $0?.cancel() }
-        let all = idle.withLockedValue { idle -> [Idle] in
-            defer { idle = [:] }
-            return idle.values.flatMap { $0 }
-        }
-        for entry in all { entry.link.channel.close(promise: nil) }
+        close(state.withLockedValue { $0.removeAll() })
+    }
+
+    private func close(_ links: [UpstreamLink]) {
+        for link in links { link.channel.close(promise: nil) }
     }
 }
