@@ -119,9 +119,10 @@ let package = Package(
         .testTarget(
             name: "TrustGateGatewayTests",
             dependencies: [
-                "TrustGateGateway", "TrustGatePKI", "TrustGateTesting", "TrustGateFuzzing",
+                "TrustGateGateway", "TrustGatePKI", "TrustGateTesting", "TrustGateFuzzing", "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
             ]
         ),
         .testTarget(

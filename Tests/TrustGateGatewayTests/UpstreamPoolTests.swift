@@ -6,7 +6,7 @@ import TrustGateAllowList
 import TrustGatePKI
 @testable import TrustGateGateway
 
-@Suite("UpstreamPool and UpstreamEndpoint: which idle connection may be reused")
+@Suite("UpstreamPool: which idle connection may be reused")
 struct UpstreamPoolTests {
     static let member = GatewayConfiguration.Member(host: "10.0.0.1", port: 443)
 
@@ -31,22 +31,6 @@ struct UpstreamPoolTests {
         let channel = EmbeddedChannel()
         try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 443)).wait()
         return (UpstreamLink(channel: channel, handler: UpstreamResponseHandler(), key: key, admission: admission), channel)
-    }
-
-    @Test("Endpoints differ by every field that decides a verdict; the session key follows equality")
-    func endpoints() {
-        let base = UpstreamEndpoint(member: Self.member, settings: Self.settings())
-        let others = [
-            UpstreamEndpoint(member: Self.member, settings: Self.settings(profile: .compatible)),
-            UpstreamEndpoint(member: Self.member, settings: Self.settings(trust: .pinned)),
-            UpstreamEndpoint(member: Self.member, settings: Self.settings(hostName: "c.test")),
-            UpstreamEndpoint(member: .init(host: "10.0.0.1", port: 8443), settings: Self.settings()),
-        ]
-        for other in others {
-            #expect(other != base)
-            #expect(other.sessionKey != base.sessionKey)
-        }
-        #expect(UpstreamEndpoint(member: Self.member, settings: Self.settings()).sessionKey == base.sessionKey)
     }
 
     @Test("Taken back most recent first, only for an equal key, only under the generation it was judged under")

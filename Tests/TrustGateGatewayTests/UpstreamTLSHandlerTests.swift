@@ -14,6 +14,7 @@ import TrustGateTesting
 /// involved.
 @Suite("UpstreamTLSHandler against NIOSSLServerHandler: parked verification, refusal alert, resumption, close_notify")
 struct UpstreamTLSHandlerTests {
+    typealias Pair = TLSBackToBack
     let pki: TestPKI
     let serverContext: NIOSSLContext
     let chain: [ParsedCertificate]
@@ -23,6 +24,14 @@ struct UpstreamTLSHandlerTests {
         let valid = try #require(pki.backends["valid"])
         chain = [valid.certificate] + valid.chain
         serverContext = try EchoBackend.makeContext(certificates: chain, key: valid.key)
+    }
+
+    func pair(_ context: UpstreamTLSContext, judge: Judge, sessionKey: String = "backend") async throws -> Pair {
+        try await TLSBackToBack.make(context, server: serverContext, judge: judge.function, sessionKey: sessionKey)
+    }
+
+    func shuttle(_ pair: Pair) async throws {
+        try await pair.shuttle()
     }
 
     /// Records what the judge was asked and answers as told.
@@ -40,80 +49,6 @@ struct UpstreamTLSHandlerTests {
                     return (verdict, allow ? UpstreamAdmission(generation: 1, verdict: verdict) : nil)
                 }
             }
-        }
-    }
-
-    /// Catches what the TLS handler sends up: its Established event, errors, plaintext.
-    final class Observer: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = ByteBuffer
-        var established: UpstreamTLSHandler.Established?
-        var errors: [Error] = []
-        var received = ""
-
-        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if let event = event as? UpstreamTLSHandler.Established { established = event }
-        }
-
-        func errorCaught(context: ChannelHandlerContext, error: Error) { errors.append(error) }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            received += String(buffer: unwrapInboundIn(data))
-        }
-    }
-
-    /// The server side's plaintext and errors.
-    final class ServerObserver: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = ByteBuffer
-        var errors: [Error] = []
-        var received = ""
-        var closeNotify = false
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) { received += String(buffer: unwrapInboundIn(data)) }
-        func errorCaught(context: ChannelHandlerContext, error: Error) { errors.append(error) }
-        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if let event = event as? TLSUserEvent, case .shutdownCompleted = event { closeNotify = true }
-        }
-    }
-
-    struct Pair {
-        let client: NIOAsyncTestingChannel
-        let server: NIOAsyncTestingChannel
-        let tls: UpstreamTLSHandler
-        let observer: Observer
-        let serverObserver: ServerObserver
-    }
-
-    func pair(_ context: UpstreamTLSContext, judge: Judge, sessionKey: String = "backend") async throws -> Pair {
-        let tls = try UpstreamTLSHandler(context: context, serverName: TestPKI.backendHost, sessionKey: sessionKey,
-                                         generation: 1, judge: judge.function)
-        let observer = Observer()
-        let serverObserver = ServerObserver()
-        let client = NIOAsyncTestingChannel()
-        let server = NIOAsyncTestingChannel()
-        try await server.pipeline.addHandlers([NIOSSLServerHandler(context: serverContext), serverObserver])
-        try await server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1))
-        try await client.pipeline.addHandlers([tls, observer])
-        try await client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 2))
-        return Pair(client: client, server: server, tls: tls, observer: observer, serverObserver: serverObserver)
-    }
-
-    /// Carries bytes both ways until neither side has anything to send for a while (the judge runs on the pool),
-    /// at most `rounds` times.
-    func shuttle(_ pair: Pair, rounds: Int = 400) async throws {
-        var quiet = 0
-        for _ in 0..<rounds where quiet < 20 {
-            var moved = false
-            while let bytes = try await pair.client.readOutbound(as: ByteBuffer.self) {
-                moved = true
-                try? await pair.server.writeInbound(bytes)
-            }
-            while let bytes = try await pair.server.readOutbound(as: ByteBuffer.self) {
-                moved = true
-                try? await pair.client.writeInbound(bytes)
-            }
-            await pair.client.testingEventLoop.run()
-            quiet = moved ? 0 : quiet + 1
-            if !moved { try await Task.sleep(for: .milliseconds(5)) }
         }
     }
 
