@@ -85,6 +85,11 @@ struct TLSBackToBack {
         }
     }
 
+    /// The TLS handler's own failure, if it failed.
+    var failure: UpstreamTLSHandler.Failure? {
+        observer.errors.compactMap { $0 as? UpstreamTLSHandler.Failure }.first
+    }
+
     /// A judge that allows whatever chain could be built, under generation 1.
     static let allowAll: UpstreamTLSHandler.Judge = { evidence in
         await Judgement.of(evidence) { presented in

@@ -23,8 +23,7 @@ struct UpstreamTLSContextTests {
                                                 judge: TLSBackToBack.allowAll)
         try await pair.shuttle()
         #expect(pair.observer.established == nil)
-        let failure = pair.observer.errors.compactMap { $0 as? UpstreamTLSHandler.Failure }.first
-        guard case .handshake = failure else {
+        guard case .handshake = pair.failure else {
             Issue.record("expected a handshake failure, got \(pair.observer.errors)")
             return
         }
@@ -41,8 +40,7 @@ struct UpstreamTLSContextTests {
         let pair = try await TLSBackToBack.make(try UpstreamTLSContext(), server: server, judge: TLSBackToBack.allowAll)
         try await pair.shuttle()
         #expect(pair.observer.established == nil)
-        let failure = pair.observer.errors.compactMap { $0 as? UpstreamTLSHandler.Failure }.first
-        guard case .oversizedCertificates = failure else {
+        guard case .oversizedCertificates = pair.failure else {
             Issue.record("expected oversizedCertificates, got \(pair.observer.errors)")
             return
         }

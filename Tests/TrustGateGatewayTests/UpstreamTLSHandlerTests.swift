@@ -77,8 +77,7 @@ struct UpstreamTLSHandlerTests {
         pair.client.writeAndFlush(ByteBuffer(string: "secret request"), promise: nil)
         try await shuttle(pair)
         #expect(pair.observer.established == nil)
-        let failure = pair.observer.errors.compactMap { $0 as? UpstreamTLSHandler.Failure }.first
-        guard case .rejected(let verdict, let presented) = failure else {
+        guard case .rejected(let verdict, let presented) = pair.failure else {
             Issue.record("expected a rejection, got \(pair.observer.errors)")
             return
         }
