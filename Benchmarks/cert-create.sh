@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Whole-process time of creating a self-signed EC P-256 certificate and key:
-# `trustgate cert create` (release build) against `openssl req -x509`, in one run on one
-# machine, with hyperfine when it is installed (apt-get install hyperfine), else a timed loop.
-# Prints both means and the trustgate/openssl ratio. Not a test: figures go in notes.
+# Whole-process time of the CLI: `trustgate --version` against `openssl version` (start-up
+# alone), and creating a self-signed EC P-256 certificate and key, `trustgate cert create`
+# against `openssl req -x509`, in one run on one machine, with hyperfine when it is installed
+# (apt-get install hyperfine), else a timed loop. The release build is the one README names
+# (the Swift runtime linked statically); TRUSTGATE=path measures another binary. Prints the
+# means and the trustgate/openssl ratios. Not a test: figures go in notes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${RUNS:-50}"
-swift build -c release --product trustgate >/dev/null
-tg="$(swift build -c release --show-bin-path)/trustgate"
+if [[ -n "${TRUSTGATE:-}" ]]; then
+  tg="$TRUSTGATE"
+else
+  swift build -c release --static-swift-stdlib --product trustgate >/dev/null
+  tg="$(swift build -c release --static-swift-stdlib --show-bin-path)/trustgate"
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -15,15 +21,21 @@ trustgate_cmd="$tg cert create x.test --out $work/tg --force"
 openssl_cmd="openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=x -keyout $work/ossl.key -out $work/ossl.pem"
 
 if command -v hyperfine >/dev/null 2>&1; then
-  hyperfine --warmup 5 --runs "$runs" --export-json "$work/result.json" \
+  hyperfine -N --warmup 5 --runs "$runs" --export-json "$work/result.json" \
+    -n "trustgate --version" "$tg --version" -n "openssl version" "openssl version" \
     -n trustgate "$trustgate_cmd" -n openssl "$openssl_cmd" >&2
   python3 - "$work/result.json" <<'PY'
 import json, sys
 results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-tg, ossl = results["trustgate"], results["openssl"]
-print(f"trustgate cert create: mean {tg['mean']*1000:.2f} ms (σ {tg['stddev']*1000:.2f})")
-print(f"openssl req -x509:     mean {ossl['mean']*1000:.2f} ms (σ {ossl['stddev']*1000:.2f})")
-print(f"ratio trustgate/openssl: {tg['mean']/ossl['mean']:.2f}")
+def line(name, label):
+    r = results[name]
+    print(f"{label}: mean {r['mean']*1000:.2f} ms (σ {r['stddev']*1000:.2f})")
+line("trustgate --version", "trustgate --version  ")
+line("openssl version", "openssl version      ")
+line("trustgate", "trustgate cert create")
+line("openssl", "openssl req -x509    ")
+print(f"ratio start-up trustgate/openssl: {results['trustgate --version']['mean']/results['openssl version']['mean']:.2f}")
+print(f"ratio cert create trustgate/openssl: {results['trustgate']['mean']/results['openssl']['mean']:.2f}")
 PY
 else
   time_loop() {
