@@ -62,12 +62,7 @@ extension AllowListCommand {
 
         func run() async throws {
             let store = try storeOptions.open()
-            let entries: [AllowListEntry]
-            do {
-                entries = try store.entries(gateway: gateway.gateway)
-            } catch {
-                throw CLIError(error, what: "cannot read the allow-list")
-            }
+            let entries = try readEntries(of: gateway.gateway, in: store)
             let presented: [ParsedCertificate]
             let source: String
             if let chain {

@@ -47,6 +47,16 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
+/// Every entry of `gateway` in `store` (also those past their own expiry), a read failure reported as the CLI
+/// reports it.
+func readEntries(of gateway: String, in store: any AllowListStore) throws(CLIError) -> [AllowListEntry] {
+    do {
+        return try store.entries(gateway: gateway)
+    } catch {
+        throw CLIError(error, what: "cannot read the allow-list")
+    }
+}
+
 /// `--name` and `--as` of an entry being registered (`allowlist add`, `allowlist plan --add`).
 struct EntryNaming: ParsableArguments {
     @Option(help: "The entry's name (default: the certificate's CN).")

@@ -28,12 +28,7 @@ extension AllowListCommand {
 
         func run() throws {
             let store = try storeOptions.open()
-            let entries: [AllowListEntry]
-            do {
-                entries = try store.entries(gateway: gateway.gateway)
-            } catch {
-                throw CLIError(error, what: "cannot read the allow-list")
-            }
+            let entries = try readEntries(of: gateway.gateway, in: store)
             let data: Data
             do {
                 data = try AllowListDocument(gateway: gateway.gateway, entries: entries).encoded()

@@ -73,12 +73,7 @@ extension AllowListCommand {
             let store = try GatewayCommand.openStore(storeOptions.store ?? configuration.store)
             let state = try GatewayCommand.allowListState(for: configuration, store: store)
             // Every entry, also those past their own expiry (the policy leaves them out, a removal may name them).
-            let current: [AllowListEntry]
-            do {
-                current = try store.entries(gateway: gateway.gateway)
-            } catch {
-                throw CLIError(error, what: "cannot read the allow-list")
-            }
+            let current = try readEntries(of: gateway.gateway, in: store)
             let (candidate, change, entry) = try candidateEntries(current)
             let plan: AllowListPlan
             do {
