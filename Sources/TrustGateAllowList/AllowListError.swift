@@ -4,6 +4,7 @@ public struct AllowListError: Error, Hashable, Sendable, CustomStringConvertible
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Backing: Hashable, Sendable {
             case refused, notFound, versionConflict, storeUnreadable, storeUnwritable, invalidDocument, unsupportedStore
+            case storeUnreachable, storeUntrusted, storeAccessDenied
         }
         fileprivate var backing: Backing
 
@@ -21,6 +22,12 @@ public struct AllowListError: Error, Hashable, Sendable, CustomStringConvertible
         public static let invalidDocument = Code(backing: .invalidDocument)
         /// The store URL names a kind of store this build does not have: exit 64.
         public static let unsupportedStore = Code(backing: .unsupportedStore)
+        /// A PostgreSQL store cannot be reached (refused, timed out, closed): exit 74.
+        public static let storeUnreachable = Code(backing: .storeUnreachable)
+        /// A PostgreSQL store's TLS certificate failed verification (the reason names the category): exit 1.
+        public static let storeUntrusted = Code(backing: .storeUntrusted)
+        /// A PostgreSQL store refused the login (wrong password, unknown user or database): exit 65.
+        public static let storeAccessDenied = Code(backing: .storeAccessDenied)
 
         public var description: String {
             switch backing {
@@ -31,6 +38,9 @@ public struct AllowListError: Error, Hashable, Sendable, CustomStringConvertible
             case .storeUnwritable: return "store-unwritable"
             case .invalidDocument: return "invalid-document"
             case .unsupportedStore: return "unsupported-store"
+            case .storeUnreachable: return "store-unreachable"
+            case .storeUntrusted: return "store-untrusted"
+            case .storeAccessDenied: return "store-access-denied"
             }
         }
     }

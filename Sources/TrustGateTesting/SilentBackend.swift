@@ -7,8 +7,13 @@ import Glibc
 /// A malicious backend for tests: accepts TCP connections on 127.0.0.1 (a kernel-chosen port) and never sends a
 /// byte, reading until the peer closes. It counts connections accepted and still open, so a test can check
 /// that the gateway gave up on every one of them. Stopped by ``stop()``.
+///
+/// With `reply`, it answers the first bytes it reads with exactly those bytes, once, then falls silent: a
+/// protocol peer that breaks the protocol on its first answer (a PostgreSQL server injecting plaintext after
+/// accepting TLS, say).
 public final class SilentBackend: @unchecked Sendable {
     public let port: Int
+    private let reply: [UInt8]?
     private let listener: Int32
     private let lock = NSLock()
     private var accepted = 0
@@ -16,7 +21,8 @@ public final class SilentBackend: @unchecked Sendable {
     private var stopped = false
     private var descriptors: Set<Int32> = []
 
-    public init() throws {
+    public init(reply: [UInt8]? = nil) throws {
+        self.reply = reply
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw ProcessRunner.Failure.failed("socket(): errno \(errno)") }
         var address = sockaddr_in()
@@ -74,6 +80,9 @@ public final class SilentBackend: @unchecked Sendable {
     /// Reads and discards until the peer closes (or the backend is stopped).
     private func drain(_ connection: Int32) {
         var buffer = [UInt8](repeating: 0, count: 4096)
+        if let reply, read(connection, &buffer, buffer.count) > 0 {
+            _ = reply.withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
+        }
         while read(connection, &buffer, buffer.count) > 0 {}
         lock.lock()
         open -= 1

@@ -4,7 +4,26 @@ import TrustGateAllowList
 import TrustGatePKI
 import TrustGateTesting
 
-@Suite("Registration rules, the SQLite store and the allow-list policy")
+/// The stores every store test runs against: one suite, both stores.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+}
+
+/// Runs `body` with a new, empty store of `kind`: an SQLite file, or a new database on the shared test cluster.
+func withStore(_ kind: StoreKind, _ body: (any AllowListStore) async throws -> Void) async throws {
+    switch kind {
+    case .sqlite:
+        try await withTemporaryDirectory { dir in try await body(try SQLiteAllowListStore(path: dir.file("store.sqlite"))) }
+    case .postgres:
+        let store = try StoreLocation.open(try TestPostgres.shared().newStoreURL())
+        defer { (store as? PostgresAllowListStore)?.close() }
+        try await body(store)
+    }
+}
+
+@Suite("Registration rules, the stores and the allow-list policy")
 struct AllowListStoreTests {
     static let pki = Result { try TestPKI() }
 
@@ -36,10 +55,9 @@ struct AllowListStoreTests {
         #expect(try entry("backend-expired.pem", allowExpired: true).kind == .pinned)
     }
 
-    @Test("Add, look up by fingerprint, refuse duplicates, remove; the version rises; the history records it")
-    func storeLifecycle() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try SQLiteAllowListStore(path: dir.file("store.sqlite"))
+    @Test("Add, look up by fingerprint, refuse duplicates, remove; the version rises; the history records it", arguments: StoreKind.allCases)
+    func storeLifecycle(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let valid = try entry("backend-valid.pem")
             #expect(try store.version(gateway: "g1") == 0)
             #expect(try store.add(valid) == 1)
@@ -56,18 +74,20 @@ struct AllowListStoreTests {
             #expect(throws: AllowListError.self) { try store.remove(gateway: "g1", selector: "backend.test", actor: "t") }
             #expect(try store.version(gateway: "g1") == 3)
             #expect(try store.history(gateway: "g1").map(\.action) == ["add", "add", "remove"])
-            #expect(try store.integrityCheck() == "ok")
+            if let sqlite = store as? SQLiteAllowListStore { #expect(try sqlite.integrityCheck() == "ok") }
         }
     }
 
-    @Test("A change made only at a given version: applied at that version, refused at another with nothing written")
-    func conditionalChange() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try SQLiteAllowListStore(path: dir.file("store.sqlite"))
+    @Test("A change made only at a given version: applied at that version, refused at another with nothing written", arguments: StoreKind.allCases)
+    func conditionalChange(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let conflict = #expect(throws: AllowListError.self) { try store.add(try self.entry("root-ca.pem"), ifVersion: 1) }
-            #expect(try conflict?.code == .versionConflict && store.entries(gateway: "g1").isEmpty)
-            #expect(try store.add(try entry("root-ca.pem"), ifVersion: 0) == 1, "0: no list yet")
-            #expect(try store.add(try entry("backend-valid.pem"), ifVersion: 1) == 2)
+            let untouched = try store.entries(gateway: "g1")
+            #expect(conflict?.code == .versionConflict && untouched.isEmpty)
+            let first = try store.add(try entry("root-ca.pem"), ifVersion: 0)
+            #expect(first == 1, "0: no list yet")
+            let second = try store.add(try entry("backend-valid.pem"), ifVersion: 1)
+            #expect(second == 2)
             // Someone else changed the list after version 2 was read.
             let stale = #expect(throws: AllowListError.self) {
                 try store.add(try self.entry("backend-wrong-host.pem"), ifVersion: 1)
@@ -77,17 +97,18 @@ struct AllowListStoreTests {
                 try store.remove(gateway: "g1", selector: "backend.test", actor: "t", ifVersion: 1)
             }
             #expect(staleRemove?.code == .versionConflict)
-            #expect(try store.version(gateway: "g1") == 2 && store.entries(gateway: "g1").count == 2, "nothing written")
+            let (version, entries) = (try store.version(gateway: "g1"), try store.entries(gateway: "g1"))
+            #expect(version == 2 && entries.count == 2, "nothing written")
             #expect(try store.history(gateway: "g1").map(\.action) == ["add", "add"])
-            #expect(try store.remove(gateway: "g1", selector: "backend.test", actor: "t", ifVersion: 2).name == "backend.test")
+            let removed = try store.remove(gateway: "g1", selector: "backend.test", actor: "t", ifVersion: 2)
+            #expect(removed.name == "backend.test")
             #expect(try store.version(gateway: "g1") == 3)
         }
     }
 
-    @Test("Import is all or nothing; export → import round-trips")
-    func importAllOrNothing() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try SQLiteAllowListStore(path: dir.file("store.sqlite"))
+    @Test("Import is all or nothing; export → import round-trips", arguments: StoreKind.allCases)
+    func importAllOrNothing(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             try store.add(try entry("root-ca.pem", gateway: "g2"))
             let document = AllowListDocument(gateway: "g1", entries: [try entry("backend-valid.pem"), try entry("root-ca.pem")])
             let decoded = try AllowListDocument.decode(try document.encoded(), file: nil)

@@ -38,3 +38,18 @@ public struct GatewaySummary: Hashable, Sendable, Codable {
         self.entries = entries
     }
 }
+
+/// Everything a store holds for one gateway: what `store copy` moves from one store to another, verbatim.
+public struct GatewayRecords: Sendable {
+    public var gateway: String
+    public var version: Int64
+    public var entries: [AllowListEntry]
+    public var history: [HistoryRecord]
+
+    public init(gateway: String, version: Int64, entries: [AllowListEntry], history: [HistoryRecord]) {
+        self.gateway = gateway
+        self.version = version
+        self.entries = entries
+        self.history = history
+    }
+}

@@ -33,9 +33,21 @@ public protocol AllowListStore: Sendable {
     /// Adds every entry in one transaction: all or nothing. Returns the new version.
     @discardableResult
     func importEntries(_ entries: [AllowListEntry], gateway: String, actor: String) throws(AllowListError) -> Int64
+
+    /// Writes a gateway's entries, version and history as they are in another store (`store copy`), in one
+    /// transaction; refused when this store already has the gateway.
+    func restore(_ records: GatewayRecords) throws(AllowListError)
 }
 
 extension AllowListStore {
+    /// Everything the store holds for `gateway`, read in one go (version first, as ``AllowListState`` reads).
+    public func records(gateway: String) throws(AllowListError) -> GatewayRecords {
+        let version = try version(gateway: gateway)
+        return GatewayRecords(
+            gateway: gateway, version: version, entries: try entries(gateway: gateway), history: try history(gateway: gateway)
+        )
+    }
+
     /// Adds an entry, whatever the allow-list's version.
     @discardableResult
     public func add(_ entry: AllowListEntry) throws(AllowListError) -> Int64 {

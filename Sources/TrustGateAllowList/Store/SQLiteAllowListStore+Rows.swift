@@ -8,22 +8,12 @@ extension SQLiteAllowListStore {
             .execute(arguments: [entry.gateway])
         let fingerprint = entry.kind == .spkiPin ? entry.spkiSHA256 : (entry.certificateSHA256 ?? entry.spkiSHA256)
         let column = entry.kind == .spkiPin ? "spkiSHA256" : "certificateSHA256"
-        if let existing = try String.fetchOne(
+        let existing = try String.fetchOne(
             db.cachedStatement(sql: "SELECT name FROM entry WHERE gateway = ? AND kind = ? AND \(column) = ?"),
             arguments: [entry.gateway, entry.kind.rawValue, fingerprint])
-        {
-            throw AllowListError.refused(
-                "already registered as \(existing) on gateway \(entry.gateway)",
-                hint: "see `trustgate allowlist show --gateway \(entry.gateway) '\(existing)'`"
-            )
-        }
-        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM entry WHERE gateway = ? AND name = ?"),
-                             arguments: [entry.gateway, entry.name]) == true
-        {
-            throw AllowListError.refused(
-                "gateway \(entry.gateway) already has an entry named \(entry.name)", hint: "pass --name to choose another"
-            )
-        }
+        let nameTaken = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM entry WHERE gateway = ? AND name = ?"),
+                                          arguments: [entry.gateway, entry.name]) == true
+        try DuplicateIndex.refuse(entry, existingName: existing, nameTaken: nameTaken)
         try db.cachedStatement(
             sql: """
                 INSERT INTO entry (gateway, name, kind, subject, certificateSHA256, spkiSHA256, nextSPKISHA256,

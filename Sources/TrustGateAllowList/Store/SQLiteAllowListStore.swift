@@ -125,7 +125,7 @@ public final class SQLiteAllowListStore: AllowListStore {
             try Self.require(expected, gateway: entry.gateway, db)
             try Self.insert(entry, db)
             return try Self.bump(entry.gateway, db, actor: entry.addedBy, action: "add", entry: entry.name,
-                                 detail: "\(entry.kind.rawValue) sha256 \(entry.certificateSHA256 ?? "-") spki \(entry.spkiSHA256)")
+                                 detail: entry.historyDetail)
         }
     }
 
@@ -153,7 +153,7 @@ public final class SQLiteAllowListStore: AllowListStore {
             let entry = Self.entry(row)
             try db.execute(sql: "DELETE FROM entry WHERE id = ?", arguments: [row["id"] as Int64])
             _ = try Self.bump(gateway, db, actor: actor, action: "remove", entry: entry.name,
-                              detail: "\(entry.kind.rawValue) sha256 \(entry.certificateSHA256 ?? "-") spki \(entry.spkiSHA256)")
+                              detail: entry.historyDetail)
             return entry
         }
     }
@@ -221,6 +221,28 @@ public final class SQLiteAllowListStore: AllowListStore {
             }
             return try Self.bump(gateway, db, actor: actor, action: "import", entry: nil,
                                  detail: "\(entries.count) entr\(entries.count == 1 ? "y" : "ies")")
+        }
+    }
+
+    public func restore(_ records: GatewayRecords) throws(AllowListError) {
+        try write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM gateway WHERE name = ?", arguments: [records.gateway]) == true {
+                throw AllowListError.refused(
+                    "the target store already has gateway \(records.gateway)", hint: "copy into a store without it"
+                )
+            }
+            try db.execute(sql: "INSERT INTO gateway (name, version) VALUES (?, ?)",
+                           arguments: [records.gateway, records.version])
+            for entry in records.entries {
+                try Self.insert(entry, db)
+            }
+            for record in records.history {
+                try db.execute(
+                    sql: "INSERT INTO history (gateway, at, actor, action, entry, detail, version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [record.gateway, record.at, record.actor, record.action, record.entry, record.detail,
+                                record.version]
+                )
+            }
         }
     }
 

@@ -14,16 +14,14 @@ public enum StoreLocation {
         return ((base as NSString).appendingPathComponent("trustgate") as NSString).appendingPathComponent("store.sqlite")
     }
 
-    /// Opens the store a URL names: a path, `sqlite:PATH` / `sqlite://PATH`, or `postgres://…` (not in this build).
+    /// Opens the store a URL names: a path, `sqlite:PATH` / `sqlite://PATH`, or `postgres://…` (the fleet store,
+    /// ``PostgresStoreURL`` says how).
     public static func open(_ url: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(AllowListError) -> any AllowListStore
     {
         let location = url ?? environment["TRUSTGATE_STORE"] ?? defaultPath(environment: environment)
-        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
-            throw AllowListError(
-                code: .unsupportedStore, reason: "the PostgreSQL fleet store is not part of this build yet",
-                hint: "use an SQLite store path", file: nil
-            )
+        if PostgresStoreURL.isPostgres(location) {
+            return try PostgresAllowListStore(url: PostgresStoreURL(location), environment: environment)
         }
         var path = location
         for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) {

@@ -77,8 +77,8 @@ extension CLIError {
     init(_ error: AllowListError, what: String) {
         let status: ExitStatus
         switch error.code {
-        case .refused, .notFound, .versionConflict: status = .rejected
-        case .storeUnreadable, .invalidDocument: status = .dataError
+        case .refused, .notFound, .versionConflict, .storeUntrusted: status = .rejected
+        case .storeUnreadable, .invalidDocument, .storeAccessDenied: status = .dataError
         case .unsupportedStore: status = .usage
         default: status = .ioError
         }
