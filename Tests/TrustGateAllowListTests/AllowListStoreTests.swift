@@ -4,20 +4,10 @@ import TrustGateAllowList
 import TrustGatePKI
 import TrustGateTesting
 
-/// The stores every store test runs against: one suite, both stores.
-enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
-    case sqlite, postgres
-
-    var testDescription: String { rawValue }
-}
-
 /// Runs `body` with a new, empty store of `kind`: an SQLite file, or a new database on the shared test cluster.
 func withStore(_ kind: StoreKind, _ body: (any AllowListStore) async throws -> Void) async throws {
-    switch kind {
-    case .sqlite:
-        try await withTemporaryDirectory { dir in try await body(try SQLiteAllowListStore(path: dir.file("store.sqlite"))) }
-    case .postgres:
-        let store = try StoreLocation.open(try TestPostgres.shared().newStoreURL())
+    try await withTemporaryDirectory { dir in
+        let store = try StoreLocation.open(try kind.location(in: dir))
         defer { (store as? PostgresAllowListStore)?.close() }
         try await body(store)
     }

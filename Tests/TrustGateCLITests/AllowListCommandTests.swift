@@ -6,15 +6,15 @@ import TrustGateTesting
 @Suite("trustgate allowlist, as a new user runs it")
 struct AllowListCommandTests {
     /// testpki's files under `pki/`, and the environment naming a store in the directory.
-    func withTestPKI(_ body: (TemporaryDirectory, [String: String]) async throws -> Void) async throws {
+    func withTestPKI(_ kind: StoreKind, _ body: (TemporaryDirectory, [String: String]) async throws -> Void) async throws {
         try await TrustGateTesting.withTestPKI(in: "pki") { dir in
-            try await body(dir, ["TRUSTGATE_STORE": dir.file("store.sqlite")])
+            try await body(dir, ["TRUSTGATE_STORE": try kind.location(in: dir)])
         }
     }
 
-    @Test("testpki → cert export --cer-base64 → allowlist add → check: the valid backend accepted, each bad one rejected with its category")
-    func usedByFlow() async throws {
-        try await withTestPKI { dir, env in
+    @Test("testpki → cert export --cer-base64 → allowlist add → check: the valid backend accepted, each bad one rejected with its category", arguments: StoreKind.allCases)
+    func usedByFlow(kind: StoreKind) async throws {
+        try await withTestPKI(kind) { dir, env in
             func run(_ arguments: [String]) throws -> ProcessResult {
                 try TrustGateBinary.run(arguments, in: dir.path, environment: env)
             }
@@ -42,9 +42,9 @@ struct AllowListCommandTests {
         }
     }
 
-    @Test("Refusals exit 1 with a reason and a hint; nothing is registered")
-    func refusals() async throws {
-        try await withTestPKI { dir, env in
+    @Test("Refusals exit 1 with a reason and a hint; nothing is registered", arguments: StoreKind.allCases)
+    func refusals(kind: StoreKind) async throws {
+        try await withTestPKI(kind) { dir, env in
             func run(_ arguments: [String]) throws -> ProcessResult {
                 try TrustGateBinary.run(arguments, in: dir.path, environment: env)
             }
@@ -76,9 +76,9 @@ struct AllowListCommandTests {
         }
     }
 
-    @Test("check --connect against openssl s_server: valid accepted, wrong host hostname-mismatch, nothing listening unreachable")
-    func checkConnect() async throws {
-        try await withTestPKI { dir, env in
+    @Test("check --connect against openssl s_server: valid accepted, wrong host hostname-mismatch, nothing listening unreachable", arguments: StoreKind.allCases)
+    func checkConnect(kind: StoreKind) async throws {
+        try await withTestPKI(kind) { dir, env in
             try #require(try TrustGateBinary.run(["allowlist", "add", "--gateway", "g", "pki/root-ca.pem"], in: dir.path,
                                                  environment: env).status == 0)
             for (name, status, reason) in [("valid", Int32(0), "ok"), ("wrong-host", 1, "hostname-mismatch")] {
@@ -105,9 +105,9 @@ struct AllowListCommandTests {
         }
     }
 
-    @Test("remove by name or pin; export → import into another gateway; a second import is refused whole")
-    func removeExportImport() async throws {
-        try await withTestPKI { dir, env in
+    @Test("remove by name or pin; export → import into another gateway; a second import is refused whole", arguments: StoreKind.allCases)
+    func removeExportImport(kind: StoreKind) async throws {
+        try await withTestPKI(kind) { dir, env in
             func run(_ arguments: [String]) throws -> ProcessResult {
                 try TrustGateBinary.run(arguments, in: dir.path, environment: env)
             }
@@ -127,6 +127,33 @@ struct AllowListCommandTests {
             try dir.write("bad.json", text: "{\"format\": \"trustgate-allowlist/1\", \"gateway\": \"g9\"}")
             let bad = try run(["allowlist", "import", "bad.json"])
             #expect(bad.status == 65, "\(bad)")
+        }
+    }
+}
+
+@Suite("trustgate allowlist on a PostgreSQL store URL")
+struct PostgresStoreCommandTests {
+    @Test("A wrong root or host: exit 1 naming untrusted-root / hostname-mismatch; a wrong password: exit 65, never printed")
+    func refusedConnections() async throws {
+        let cluster = try TestPostgres.shared()
+        let database = try cluster.createDatabase()
+        try await withTemporaryDirectory { dir in
+            func list(_ url: String) throws -> ProcessResult {
+                try TrustGateBinary.run(["allowlist", "list", "--gateway", "g1", "--store", url], in: dir.path)
+            }
+            let wrongRoot = try list(cluster.url(database: database, root: cluster.otherRootFile))
+            #expect(wrongRoot.status == 1 && wrongRoot.stderr.contains("untrusted-root"), "\(wrongRoot)")
+            let wrongHost = try list(cluster.url(database: database, host: "127.0.0.1"))
+            #expect(wrongHost.status == 1 && wrongHost.stderr.contains("hostname-mismatch"), "\(wrongHost)")
+            let secret = "not-the-password-\(UUID().uuidString)"
+            let file = try dir.write("pw", text: secret)
+            let wrongPassword = try list(cluster.url(database: database).replacingOccurrences(of: cluster.passwordFile, with: file))
+            #expect(wrongPassword.status == 65 && wrongPassword.stderr.contains("password authentication failed"), "\(wrongPassword)")
+            #expect(!wrongPassword.stderr.contains(secret) && !wrongPassword.stdout.contains(secret))
+            let inURL = try list("postgres://trustgate:\(secret)@localhost:\(cluster.port)/\(database)")
+            #expect(inURL.status == 64 && !inURL.stderr.contains(secret), "\(inURL)")
+            let good = try list(cluster.url(database: database))
+            #expect(good.status == 0, "\(good)")
         }
     }
 }

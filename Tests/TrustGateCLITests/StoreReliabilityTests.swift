@@ -31,29 +31,36 @@ struct StoreReliabilityTests {
         return process
     }
 
-    @Test("8 concurrent processes × 200 adds to one gateway: 1,600 entries, every command exited 0")
-    func concurrentWriters() async throws {
+    @Test("8 writer processes × 200 adds on two gateways at once: every add acknowledged and present once, versions contiguous, history complete",
+          arguments: StoreKind.allCases)
+    func concurrentWriters(kind: StoreKind) async throws {
         try await withTemporaryDirectory { dir in
             let binary = try TrustGateBinary.path
             let files = try Self.certificates(1600, prefix: "c", in: dir)
-            let environment = ["TG": binary, "TRUSTGATE_STORE": dir.file("store.sqlite")]
+            let location = try kind.location(in: dir)
+            let environment = ["TG": binary, "TRUSTGATE_STORE": location]
             let script = """
-                for f in "$@"; do "$TG" allowlist add --gateway shared "$f" >/dev/null 2>>"$ERRORS" || exit 1; done
+                for f in "$@"; do "$TG" allowlist add --gateway "$GATEWAY" "$f" >/dev/null 2>>"$ERRORS" || exit 1; done
                 """
             var processes: [Process] = []
             for worker in 0..<8 {
                 let slice = Array(files[(worker * 200)..<((worker + 1) * 200)])
-                processes.append(try Self.start(script, arguments: slice,
-                                                environment: environment.merging(["ERRORS": dir.file("errors-\(worker)")]) { $1 }))
+                let own = ["ERRORS": dir.file("errors-\(worker)"), "GATEWAY": worker % 2 == 0 ? "east" : "west"]
+                processes.append(try Self.start(script, arguments: slice, environment: environment.merging(own) { $1 }))
             }
             for process in processes { process.waitUntilExit() }
             let errors = (0..<8).map { String(decoding: (try? dir.read("errors-\($0)")) ?? [], as: UTF8.self) }.joined()
             #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "a writer failed: \(errors)")
             #expect(!errors.contains("locked"), "no 'database is locked' ever reaches a user")
-            let store = try SQLiteAllowListStore(path: dir.file("store.sqlite"))
-            #expect(try store.count(gateway: "shared") == 1600)
-            #expect(try store.version(gateway: "shared") == 1600)
-            #expect(try store.integrityCheck() == "ok")
+            let store = try StoreLocation.open(location)
+            for gateway in ["east", "west"] {
+                let entries = try store.entries(gateway: gateway)
+                #expect(entries.count == 800 && Set(entries.map(\.name)).count == 800, "\(gateway): each add present once")
+                #expect(try store.version(gateway: gateway) == 800)
+                let history = try store.history(gateway: gateway)
+                #expect(history.map(\.version) == Array(1...800), "\(gateway): versions contiguous, history complete")
+            }
+            if let sqlite = store as? SQLiteAllowListStore { #expect(try sqlite.integrityCheck() == "ok") }
         }
     }
 
