@@ -46,7 +46,7 @@ public struct TemporaryDirectory: Sendable {
         return (attributes[.posixPermissions] as? Int) ?? -1
     }
 
-    func remove() {
+    public func remove() {
         try? FileManager.default.removeItem(atPath: path)
     }
 }

@@ -77,7 +77,7 @@ public final class TestPostgres: @unchecked Sendable {
             passwordFile,
         ]
         for path in serverFiles { chmod(path, 0o600) }
-        port = try Self.freePort()
+        port = try freePort()
         try Self.asServerUser([data, directory.path + "/socket"] + serverFiles, in: directory)
         let initdb = try ProcessRunner.run(
             "setpriv",
@@ -125,23 +125,6 @@ public final class TestPostgres: @unchecked Sendable {
         else { throw Failure.notInstalled("no postgres binary on PATH or under /usr/lib/postgresql") }
         guard ProcessRunner.isInstalled("setpriv") else { throw Failure.notInstalled("setpriv (util-linux) is missing") }
         return directory
-    }
-
-    private static func freePort() throws -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw Failure.failed("no socket for a free port") }
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0
-                && getsockname(socket, $0, &length) == 0 }
-        }
-        guard bound else { throw Failure.failed("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Starts the server (again, after ``kill()``), waiting until it accepts connections. After a SIGKILL the old

@@ -3,6 +3,9 @@ import Foundation
 /// Where allow-lists live. The SQLite store is the embedded default; a PostgreSQL store for fleets implements
 /// the same protocol. Every mutating call is one transaction, durable when it returns.
 public protocol AllowListStore: Sendable {
+    /// Where the store is, for people: a path, or a `postgres://` URL without secrets.
+    var location: String { get }
+
     /// Adds an entry, refusing a duplicate (`already registered as NAME`) or a name in use. Returns the gateway's new
     /// allow-list version. With `ifVersion`, only while the gateway's allow-list is at that version (0: no list
     /// yet), refused otherwise: the check and the write are one transaction.

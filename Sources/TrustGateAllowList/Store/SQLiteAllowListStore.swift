@@ -7,6 +7,7 @@ import GRDB
 /// migrations. A file that is not an SQLite database, or is cut short, is refused and never touched.
 public final class SQLiteAllowListStore: AllowListStore {
     public let path: String
+    public var location: String { path }
     /// The file this store opened (a later replacement of the path is another file).
     public let fileIdentity: StoreFileIdentity?
     private let queue: DatabaseQueue

@@ -15,13 +15,13 @@ public enum StoreLocation {
     }
 
     /// Opens the store a URL names: a path, `sqlite:PATH` / `sqlite://PATH`, or `postgres://…` (the fleet store,
-    /// ``PostgresStoreURL`` says how).
-    public static func open(_ url: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(AllowListError) -> any AllowListStore
-    {
+    /// ``PostgresStoreURL`` says how). A PostgreSQL store is connected to at once, or with `lazily` on first use.
+    public static func open(
+        _ url: String?, environment: [String: String] = ProcessInfo.processInfo.environment, lazily: Bool = false
+    ) throws(AllowListError) -> any AllowListStore {
         let location = url ?? environment["TRUSTGATE_STORE"] ?? defaultPath(environment: environment)
         if PostgresStoreURL.isPostgres(location) {
-            return try PostgresAllowListStore(url: PostgresStoreURL(location), environment: environment)
+            return try PostgresAllowListStore(url: PostgresStoreURL(location), environment: environment, lazily: lazily)
         }
         var path = location
         for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) {

@@ -49,7 +49,8 @@ extension GatewayCommand {
             let configuration = try GatewayCommand.loadConfiguration(config)
             let store: any AllowListStore
             do {
-                store = try StoreLocation.open(configuration.store)
+                // A PostgreSQL store is connected to by the start itself, which falls back to the snapshot.
+                store = try StoreLocation.open(configuration.store, lazily: true)
             } catch {
                 throw CLIError(error, what: "cannot open the allow-list store")
             }

@@ -48,7 +48,7 @@ extension GatewayConfiguration {
         }
         let top = reader.mapping(
             ConfigurationReader.Field(node: root, path: ""),
-            allowed: ["gateway", "store", "drain-timeout", "threads", "listeners", "pools", "backend-settings", "rules",
+            allowed: ["gateway", "store", "store-snapshot", "drain-timeout", "threads", "listeners", "pools", "backend-settings", "rules",
                       "admin", "access-log", "client-timeouts", "send-timeout", "allow-encoded-slashes"]
         ) ?? [:]
 
@@ -56,7 +56,14 @@ extension GatewayConfiguration {
         if let field = top["gateway"], !gateway.isEmpty, !EntryRegistration.isValidGatewayName(gateway) {
             reader.problem(field, "not a gateway name (letters, digits, '.', '_' and '-', at most 64)")
         }
-        let store = reader.string(top["store"]).map { resolve($0, baseDirectory) }
+        let store = reader.string(top["store"]).map { PostgresStoreURL.isPostgres($0) ? $0 : resolve($0, baseDirectory) }
+        if let store, let field = top["store"], PostgresStoreURL.isPostgres(store) {
+            do {
+                _ = try PostgresStoreURL(store)
+            } catch {
+                reader.problem(field, error.reason)
+            }
+        }
         let listeners = reader.sequence(top["listeners"]).compactMap { listener($0, reader, baseDirectory) }
         let pools = reader.sequence(top["pools"]).compactMap { pool($0, reader) }
         let settings = reader.sequence(top["backend-settings"]).compactMap { backendSettings($0, reader, baseDirectory) }
@@ -64,6 +71,7 @@ extension GatewayConfiguration {
         var configuration = GatewayConfiguration(
             gateway: gateway, store: store, listeners: listeners, pools: pools, backendSettings: settings, rules: rules
         )
+        configuration.storeSnapshot = reader.string(top["store-snapshot"]).map { resolve($0, baseDirectory) }
         configuration.drainTimeout = reader.duration(top["drain-timeout"]) ?? 30
         configuration.threads = reader.integer(top["threads"], in: 1...256)
         if let field = top["admin"], let parts = reader.mapping(field, allowed: ["address", "port", "token-file"]) {

@@ -8,8 +8,12 @@ import TrustGatePKI
 public struct GatewayConfiguration: Sendable, Equatable {
     /// The allow-list (by gateway name, in the store) this gateway enforces.
     public var gateway: String
-    /// The store; `nil` is the default store (`$TRUSTGATE_STORE`, else the user's data directory).
+    /// The store (a path or a `postgres://` URL); `nil` is the default store (`$TRUSTGATE_STORE`, else the user's data directory).
     public var store: String?
+    /// Where the gateway keeps its last-known-good allow-list (written atomically after every load). With a
+    /// PostgreSQL store the gateway starts from it when the store is unreachable; `nil`:
+    /// `$XDG_STATE_HOME/trustgate/GATEWAY.snapshot.json` (else `~/.local/state/trustgate/…`).
+    public var storeSnapshot: String?
     public var listeners: [Listener]
     public var pools: [BackendPool]
     public var backendSettings: [BackendSettings]

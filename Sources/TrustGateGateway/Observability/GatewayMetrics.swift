@@ -15,7 +15,10 @@ import TrustGatePKI
 /// - `trustgate_open_connections`: open client connections;
 /// - `trustgate_listener_accepts_paused_total{listener}`, `trustgate_listener_connections_refused_total{listener}`:
 ///   a listener at its `max-connections`;
-/// - `trustgate_allowlist_stale`: 1 while the store cannot be read and the last allow-list read is enforced.
+/// - `trustgate_allowlist_stale`: 1 while the store cannot be read and the last allow-list read is enforced;
+/// - `trustgate_store_up`: 1 while the store answers, 0 while it cannot be read (its complement, for alerts
+///   written against PostgreSQL exporters' `pg_up`);
+/// - `trustgate_allowlist_version`: the store's version of the allow-list in force.
 ///
 /// Each labelled metric is made once and kept: the hot path takes one lock and an atomic add.
 final class GatewayMetrics: Sendable {
@@ -30,6 +33,8 @@ final class GatewayMetrics: Sendable {
     private let refused = NIOLockedValueBox<[Labels: CoreMetrics.Counter]>([:])
     private let openConnections: CoreMetrics.Gauge
     private let allowListStale: CoreMetrics.Gauge
+    private let storeUp: CoreMetrics.Gauge
+    private let allowListVersion: CoreMetrics.Gauge
 
     /// The label values of one metric of a family (a status code is kept as a number: no String per request).
     private struct Labels: Hashable {
@@ -62,6 +67,9 @@ final class GatewayMetrics: Sendable {
         openConnections = Gauge(label: "trustgate_open_connections", factory: factory)
         allowListStale = Gauge(label: "trustgate_allowlist_stale", factory: factory)
         allowListStale.record(0)
+        storeUp = Gauge(label: "trustgate_store_up", factory: factory)
+        storeUp.record(1)
+        allowListVersion = Gauge(label: "trustgate_allowlist_version", factory: factory)
     }
 
     func requestAnswered(pool: String, status: Int, nanoseconds: Int64) {
@@ -118,6 +126,12 @@ final class GatewayMetrics: Sendable {
     /// `trustgate_allowlist_stale`: 1 while the store cannot be read and the last allow-list read is enforced.
     func allowListStale(_ stale: Bool) {
         allowListStale.record(stale ? 1 : 0)
+        storeUp.record(stale ? 0 : 1)
+    }
+
+    /// `trustgate_allowlist_version`.
+    func allowListVersion(_ version: Int64) {
+        allowListVersion.record(Double(version))
     }
 
     func openConnections(_ count: Int) {

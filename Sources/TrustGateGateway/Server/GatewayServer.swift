@@ -60,13 +60,14 @@ public final class GatewayServer: Sendable {
                 "limit": "\(files)", "needed": "\(needed)",
             ])
         }
-        let state = try AllowListState.load(gateway: configuration.gateway, from: store)
+        let starting = try StartingAllowList.load(configuration: configuration, store: store, logger: logger)
+        let state = starting.state
         let connector = try UpstreamConnector(state: state)
         try connector.loadIdentities(configuration)
         let health = HealthMonitor()
         let routes = RouteTable(Router(configuration: configuration, health: health))
         let metrics = GatewayMetrics()
-        let storeHealth = StoreHealth(metrics: metrics)
+        let storeHealth = StoreHealth(metrics: metrics, remote: store is PostgresAllowListStore, initial: starting.status)
         let connections = ClientConnections(metrics: metrics)
         let accessLog = try configuration.accessLog.map { try AccessLog(destination: $0) }
         let token = try configuration.admin?.tokenFile.map { try AdminServer.readToken($0) }
@@ -119,7 +120,10 @@ public final class GatewayServer: Sendable {
             throw error
         }
         health.start(configuration, connector: connector, state: state, group: group, logger: logger, metrics: metrics)
-        let watcher = AllowListWatcher(store: store, state: state, health: storeHealth, logger: logger) {
+        let watcher = AllowListWatcher(
+            store: store, state: state, health: storeHealth, snapshot: starting.snapshotPath,
+            snapshotWritten: starting.snapshotWritten, metrics: metrics, logger: logger
+        ) {
             routes.current.clearMarks()
             Task { await connector.registry.revalidate(with: state, logger: logger) }
         }

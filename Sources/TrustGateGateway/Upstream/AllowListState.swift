@@ -48,6 +48,8 @@ public final class AllowListState: Sendable {
     public var version: Int64 { current().version }
     /// The generation in force (changes on every reload and every entry expiry).
     var generation: Int64 { current().generation }
+    /// The entries in force.
+    var entries: [AllowListEntry] { snapshot.withLockedValue { $0.entries } }
     /// The policy in force now.
     public var policy: AllowListPolicy { current().policy }
 

@@ -14,9 +14,14 @@ final class StoreHealth: Sendable {
 
     private let value = NIOLockedValueBox(Status.current)
     private let metrics: GatewayMetrics?
+    /// A store across the network (PostgreSQL): its failures are "unreachable", not "stale".
+    private let remote: Bool
 
-    init(metrics: GatewayMetrics? = nil) {
+    init(metrics: GatewayMetrics? = nil, remote: Bool = false, initial: Status = .current) {
         self.metrics = metrics
+        self.remote = remote
+        value.withLockedValue { $0 = initial }
+        if case .stale = initial { metrics?.allowListStale(true) }
     }
 
     var status: Status { value.withLockedValue { $0 } }
@@ -45,12 +50,16 @@ final class StoreHealth: Sendable {
         }
     }
 
-    /// The `/healthz` line: `allow-list: current, version 7` or `allow-list: stale since …: why`.
+    /// The `/healthz` line: `allow-list: current, version 7` or `allow-list: stale since …: why`; for a
+    /// PostgreSQL store `store: reachable, version 7` or `store: unreachable since T, enforcing version 7: why`.
     func line(version: Int64) -> String {
-        switch status {
-        case .current: return "allow-list: current, version \(version)"
-        case .stale(let since, let reason):
+        switch (status, remote) {
+        case (.current, false): return "allow-list: current, version \(version)"
+        case (.current, true): return "store: reachable, version \(version)"
+        case (.stale(let since, let reason), false):
             return "allow-list: stale since \(RFC3339.format(since)): \(reason); enforcing version \(version)"
+        case (.stale(let since, let reason), true):
+            return "store: unreachable since \(RFC3339.format(since)), enforcing version \(version): \(reason)"
         }
     }
 }

@@ -19,23 +19,30 @@ import PostgresNIO
 /// event loop, and must not be made from an event loop thread.
 public final class PostgresAllowListStore: AllowListStore, @unchecked Sendable {
     public let url: PostgresStoreURL
+    public var location: String { url.description }
     let connector: PostgresConnector
     private let lock = NIOLock()
     private var connection: PostgresConnection?
+    /// Whether this process has run the migrations (on its first connection).
+    private var migrated = false
     let logger: Logger
 
     /// The notification channel writers signal on.
     public static let channel = "trustgate_allowlist"
 
-    public init(url: PostgresStoreURL, environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(AllowListError)
-    {
+    /// Opens the store: connects, verifies the server and migrates the schema now, or with `lazily` on the
+    /// first call (a gateway starting while PostgreSQL is down still gets a store, which reconnects later).
+    public init(
+        url: PostgresStoreURL, environment: [String: String] = ProcessInfo.processInfo.environment, lazily: Bool = false
+    ) throws(AllowListError) {
         self.url = url
         connector = try PostgresConnector(url: url, environment: environment)
         var logger = Logger(label: "trustgate.store.postgres")
         logger.logLevel = .critical
         self.logger = logger
-        try withSession { session in try Self.migrate(session) }
+        if !lazily {
+            try withSession { _ in }
+        }
     }
 
     deinit {
@@ -54,9 +61,22 @@ public final class PostgresAllowListStore: AllowListStore, @unchecked Sendable {
         }
     }
 
-    /// A new connection of the store's own, for a gateway's `LISTEN`: authenticated and verified as the store's.
-    public func makeListeningConnection() -> EventLoopFuture<PostgresConnection> {
-        connector.connectFuture()
+    /// Holds one connection of its own (verified and authenticated as the store's) listening on
+    /// ``channel``: calls `listening` once the `LISTEN` is in place, then `changed` for every notification of
+    /// `gateway`'s changes and once right away (a change made while no one listened was not notified: the caller
+    /// reads the version). Returns or throws when the connection is lost; cancel the task to stop.
+    public func listenForChanges(
+        gateway: String, listening: () -> Void, changed: @Sendable () -> Void
+    ) async throws {
+        let connection = try await connector.connectFuture().get()
+        defer { connection.close().whenComplete { _ in _ = connection } }
+        try await connection.listen(on: Self.channel) { notifications in
+            listening()
+            changed()
+            for try await notification in notifications where notification.payload.hasPrefix(gateway + ":") {
+                changed()
+            }
+        }
     }
 
     /// Why a connection attempt failed, in the store's words.
@@ -303,6 +323,16 @@ public final class PostgresAllowListStore: AllowListStore, @unchecked Sendable {
             } else {
                 connection = try connector.connect()
                 self.connection = connection
+                if !migrated {
+                    do {
+                        try Self.migrate(PostgresSession(connection: connection, logger: logger, target: url.description))
+                    } catch {
+                        connection.close().whenComplete { _ in _ = connection }
+                        self.connection = nil
+                        throw error
+                    }
+                    migrated = true
+                }
             }
             do {
                 return try body(PostgresSession(connection: connection, logger: logger, target: url.description))

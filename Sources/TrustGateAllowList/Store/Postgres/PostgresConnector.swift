@@ -191,6 +191,9 @@ struct PostgresConnector: Sendable {
                         code: .storeAccessDenied, reason: "PostgreSQL refused the login of user \(url.user): \(message)",
                         hint: "check the password source (password-file, password-env or ~/.pgpass)", file: target
                     )
+                case "57P01", "57P02", "57P03", "53300":
+                    // Shutting down, crashed, starting up, too many connections: the server is not available now.
+                    return AllowListError(code: .storeUnreachable, reason: "PostgreSQL: \(message)", hint: nil, file: target)
                 case "3D000":
                     return AllowListError(code: .storeAccessDenied, reason: "PostgreSQL: \(message)", hint: nil, file: target)
                 default:
