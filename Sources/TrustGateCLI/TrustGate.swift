@@ -23,7 +23,7 @@ public struct TrustGate: AsyncParsableCommand {
               trustgate allowlist add --gateway g1 backend.cer
             """,
         version: TrustGateVersion.current,
-        subcommands: [Cert.self, AllowListCommand.self, GatewayCommand.self, Demo.self]
+        subcommands: [Cert.self, AllowListCommand.self, StoreCommand.self, GatewayCommand.self, Demo.self]
     )
 
     public init() {}

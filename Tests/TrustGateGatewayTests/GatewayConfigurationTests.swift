@@ -93,6 +93,28 @@ struct GatewayConfigurationTests {
         }
     }
 
+    @Test("store: a path is resolved against the file, a postgres:// URL is kept as written and checked; store-snapshot")
+    func storeLocations() async throws {
+        try await withExample { dir in
+            let path = try GatewayConfiguration.load(yaml: Self.example + "store: data/store.sqlite\n", baseDirectory: dir.path)
+            #expect(path.store == dir.file("data/store.sqlite") && path.storeSnapshot == nil)
+            let url = "postgres://tg@db.internal:5432/trustgate?sslrootcert=/etc/tg/root.pem&password-file=/etc/tg/pw"
+            let fleet = try GatewayConfiguration.load(
+                yaml: Self.example + "store: '\(url)'\nstore-snapshot: state/g.json\n", baseDirectory: dir.path
+            )
+            #expect(fleet.store == url && fleet.storeSnapshot == dir.file("state/g.json"))
+            for bad in ["postgres://tg:secret@db/trustgate?sslmode=disable", "postgres://tg@db/trustgate?sslmode=allow",
+                        "postgres://tg@db/trustgate"] {
+                let error = #expect(throws: ConfigurationProblems.self) {
+                    try GatewayConfiguration.load(yaml: Self.example + "store: '\(bad)'\n", baseDirectory: dir.path)
+                }
+                let messages = (error?.problems ?? []).map { "\($0.path): \($0.message)" }
+                #expect(messages.contains { $0.hasPrefix("store: ") }, "\(bad): \(messages)")
+                #expect(!messages.joined().contains("secret"))
+            }
+        }
+    }
+
     @Test("Sites and redirects: one protocol and one default site per port, no host name twice; redirect rules checked")
     func sitesAndRedirects() async throws {
         try await withExample { dir in

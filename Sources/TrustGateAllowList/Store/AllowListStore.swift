@@ -6,6 +6,12 @@ public protocol AllowListStore: Sendable {
     /// Where the store is, for people: a path, or a `postgres://` URL without secrets.
     var location: String { get }
 
+    /// `sqlite` or `postgres`.
+    var kind: String { get }
+
+    /// The schema version the store holds (this build writes ``supportedSchemaVersion``).
+    func schemaVersion() throws(AllowListError) -> Int
+
     /// Adds an entry, refusing a duplicate (`already registered as NAME`) or a name in use. Returns the gateway's new
     /// allow-list version. With `ifVersion`, only while the gateway's allow-list is at that version (0: no list
     /// yet), refused otherwise: the check and the write are one transaction.

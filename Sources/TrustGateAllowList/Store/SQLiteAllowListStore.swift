@@ -8,6 +8,8 @@ import GRDB
 public final class SQLiteAllowListStore: AllowListStore {
     public let path: String
     public var location: String { path }
+    public var kind: String { "sqlite" }
+    public static var supportedSchemaVersion: Int { migrations.count }
     /// The file this store opened (a later replacement of the path is another file).
     public let fileIdentity: StoreFileIdentity?
     private let queue: DatabaseQueue
@@ -245,6 +247,10 @@ public final class SQLiteAllowListStore: AllowListStore {
                 )
             }
         }
+    }
+
+    public func schemaVersion() throws(AllowListError) -> Int {
+        try read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
     }
 
     /// SQLite's own consistency check of the whole file: `ok`, or what is wrong.

@@ -15,9 +15,11 @@ public enum StoreLocation {
     }
 
     /// Opens the store a URL names: a path, `sqlite:PATH` / `sqlite://PATH`, or `postgres://…` (the fleet store,
-    /// ``PostgresStoreURL`` says how). A PostgreSQL store is connected to at once, or with `lazily` on first use.
+    /// ``PostgresStoreURL`` says how). A PostgreSQL store is connected to at once, or with `lazily` on first use;
+    /// an SQLite file is created when missing unless `mustExist` (a store to read from is never made empty).
     public static func open(
-        _ url: String?, environment: [String: String] = ProcessInfo.processInfo.environment, lazily: Bool = false
+        _ url: String?, environment: [String: String] = ProcessInfo.processInfo.environment, lazily: Bool = false,
+        mustExist: Bool = false
     ) throws(AllowListError) -> any AllowListStore {
         let location = url ?? environment["TRUSTGATE_STORE"] ?? defaultPath(environment: environment)
         if PostgresStoreURL.isPostgres(location) {
@@ -28,6 +30,8 @@ public enum StoreLocation {
             path = String(path.dropFirst(prefix.count))
             break
         }
-        return try SQLiteAllowListStore(path: path, createDirectory: url == nil && environment["TRUSTGATE_STORE"] == nil)
+        return try SQLiteAllowListStore(
+            path: path, createDirectory: url == nil && environment["TRUSTGATE_STORE"] == nil, mustExist: mustExist
+        )
     }
 }

@@ -9,15 +9,18 @@ public struct AllowListCommand: ParsableCommand {
         commandName: "allowlist",
         abstract: "Register backend certificates with a gateway: pinned certificates, trusted roots, SPKI pins.",
         discussion: """
-            Each gateway has an allow-list in the store: --store PATH, else $TRUSTGATE_STORE, else \
-            $XDG_DATA_HOME/trustgate/store.sqlite (~/.local/share/trustgate/store.sqlite). Every change is one \
+            Each gateway has an allow-list in the store: --store PATH or URL, else $TRUSTGATE_STORE, else \
+            $XDG_DATA_HOME/trustgate/store.sqlite (~/.local/share/trustgate/store.sqlite). A fleet of gateways \
+            shares a PostgreSQL store, --store 'postgres://USER@HOST:PORT/DB?sslrootcert=ROOTS.pem&password-file=F' \
+            (see trustgate store --help). Every change is one \
             transaction, on disk before the command returns, recorded in the history, and raises the gateway's \
             version, which a running gateway watches. Entries are pinned (a backend's own certificate, Azure v1 \
             authentication certificate), trusted-root (Azure v2 trusted root) or spki-pin (a public-key pin at \
             any level of the chain, which survives a renewal that keeps the key).
 
-            Exit status: 0 done/accepted; 1 refused or rejected; 64 usage; 65 unreadable input or store; 66 input \
-            missing; 74 store cannot be written.
+            Exit status: 0 done/accepted; 1 refused or rejected (also a PostgreSQL store whose certificate is not \
+            trusted, naming the category); 64 usage; 65 unreadable input or store, or the store refused the login; \
+            66 input missing; 74 store cannot be reached or written.
 
             EXAMPLES:
               trustgate cert export backend.pem --cer backend.cer
@@ -35,7 +38,7 @@ public struct AllowListCommand: ParsableCommand {
 
 /// `--store`, shared by every allow-list command.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "The store: an SQLite file path (default: $TRUSTGATE_STORE, else the user's data directory).")
+    @Option(help: "The store: an SQLite file path or a postgres:// URL (default: $TRUSTGATE_STORE, else the user's data directory).")
     var store: String?
 
     func open() throws(CLIError) -> any AllowListStore {

@@ -20,6 +20,7 @@ import PostgresNIO
 public final class PostgresAllowListStore: AllowListStore, @unchecked Sendable {
     public let url: PostgresStoreURL
     public var location: String { url.description }
+    public var kind: String { "postgres" }
     let connector: PostgresConnector
     private let lock = NIOLock()
     private var connection: PostgresConnection?
@@ -111,7 +112,7 @@ public final class PostgresAllowListStore: AllowListStore, @unchecked Sendable {
     ]
 
     /// The schema version this build writes.
-    public static var schemaVersion: Int { migrations.count }
+    public static var supportedSchemaVersion: Int { migrations.count }
 
     private static func migrate(_ session: PostgresSession) throws {
         try session.transaction {
@@ -142,7 +143,7 @@ public final class PostgresAllowListStore: AllowListStore, @unchecked Sendable {
     }
 
     /// The schema version of the database.
-    public func databaseSchemaVersion() throws(AllowListError) -> Int {
+    public func schemaVersion() throws(AllowListError) -> Int {
         try withSession { session in
             Int(try session.query("SELECT version FROM trustgate_schema").first?.decode(Int32.self) ?? 0)
         }
