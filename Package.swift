@@ -87,7 +87,7 @@ let package = Package(
         // Fuzz targets: every parser outside input reaches (see scripts/fuzz.sh and Tests/FuzzRegressions).
         .target(
             name: "TrustGateFuzzing",
-            dependencies: ["TrustGatePKI", "TrustGateGateway"]
+            dependencies: ["TrustGatePKI", "TrustGateAllowList", "TrustGateGateway"]
         ),
         // libFuzzer's driver when built by scripts/fuzz.sh; otherwise `trustgate-fuzz TARGET FILE...` replays files.
         .target(name: "CLibFuzzer"),

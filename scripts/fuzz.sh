@@ -6,7 +6,7 @@
 # report, a timeout (5 s per input) or an out-of-memory stops it; the input is written to
 # .build-fuzz/findings/TARGET/ — commit it under Tests/FuzzRegressions/TARGET/ once fixed, and `swift test`
 # replays it from then on. Targets: certificate pem pkcs12 private-key request-head response-head
-# chunked-body gateway-yaml tls-certificate-message name-constraints.
+# chunked-body gateway-yaml tls-certificate-message name-constraints store-url.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:?usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer flags]}

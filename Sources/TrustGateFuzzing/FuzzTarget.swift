@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+@_spi(Fuzzing) import TrustGateAllowList
 @_spi(Fuzzing) import TrustGateGateway
 import TrustGatePKI
 
@@ -28,6 +29,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case tlsCertificateMessage = "tls-certificate-message"
     /// A CA's nameConstraints extension value, applied to names of every form.
     case nameConstraints = "name-constraints"
+    /// A `postgres://` store URL, then a `.pgpass` file looked up for it.
+    case storeURL = "store-url"
 
     /// Runs the target on one input.
     public func run(_ bytes: [UInt8]) {
@@ -50,6 +53,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             judge(certificate)
         case .nameConstraints:
             NameConstraintsFuzz.fuzz(bytes)
+        case .storeURL:
+            StoreURLFuzz.fuzz(bytes)
         case .pem:
             // Strictly, as every trust path reads, and tolerantly, as `cert inspect` does.
             for tolerant in [false, true] {
