@@ -192,6 +192,14 @@ public final class TestPostgres: @unchecked Sendable {
         return name
     }
 
+    /// `psql -c SQL` on `database` as the superuser, in the background (to hold a lock, say).
+    public func psql(database: String, _ sql: String) throws -> BackgroundProcess {
+        try BackgroundProcess(
+            "\(binaries)/psql",
+            ["-h", "\(directory.path)/socket", "-p", "\(port)", "-U", Self.user, "-d", database, "-q", "-c", sql]
+        )
+    }
+
     /// A verified store URL for `database` (`verify-full` against the cluster's root, the password from its file).
     public func url(database: String, host: String = "localhost", root: String? = nil, extra: String = "") -> String {
         "postgres://\(Self.user)@\(host):\(port)/\(database)?sslmode=verify-full&sslrootcert=\(root ?? rootFile)"

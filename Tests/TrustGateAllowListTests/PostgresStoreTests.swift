@@ -191,3 +191,24 @@ struct PostgresHostileServerTests {
         #expect(error?.code == .storeUnreachable, "\(String(describing: error))")
     }
 }
+
+@Suite("The PostgreSQL store when a statement never completes")
+struct PostgresStatementTimeoutTests {
+    @Test("A table locked elsewhere: the read gives up after statement-timeout, store-unreachable, and the next read works")
+    func lockedTable() async throws {
+        let cluster = try TestPostgres.shared()
+        let database = try cluster.createDatabase()
+        let store = try StoreLocation.open(cluster.url(database: database, extra: "&statement-timeout=1"))
+        #expect(try store.version(gateway: "g") == 0, "the schema exists")
+        let holder = try cluster.psql(database: database, "BEGIN; LOCK TABLE trustgate_gateway; SELECT pg_sleep(4); COMMIT;")
+        defer { holder.stop() }
+        usleep(500_000)
+        let started = Date()
+        let error = #expect(throws: AllowListError.self) { try store.version(gateway: "g") }
+        #expect(error?.code == .storeUnreachable && error?.reason.contains("did not answer within 1 s") == true,
+                "\(String(describing: error))")
+        #expect(Date().timeIntervalSince(started) < 3)
+        _ = holder.waitForExit(timeout: 10)
+        #expect(try store.version(gateway: "g") == 0, "a new connection once the lock is gone")
+    }
+}

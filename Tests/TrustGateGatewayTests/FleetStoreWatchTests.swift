@@ -51,6 +51,23 @@ struct FleetStoreWatchTests {
         }
     }
 
+    @Test("The doorbell: a ring wakes the waiting loop, a ring before the wait is not lost, cancellation ends the wait")
+    func doorbell() async {
+        let bell = AllowListWatcher.Doorbell()
+        bell.ring()
+        await bell.wait()
+        #expect(bell.take() && !bell.take(), "rung once, taken once")
+        let waiting = Task { await bell.wait() }
+        try? await Task.sleep(for: .milliseconds(20))
+        bell.ring()
+        await waiting.value
+        #expect(bell.take())
+        let cancelled = Task { await bell.wait() }
+        cancelled.cancel()
+        await cancelled.value
+        #expect(!bell.take(), "a cancelled wait rings nothing")
+    }
+
     @Test("A snapshot of another gateway, another format or not JSON is refused; a missing one is none")
     func snapshots() async throws {
         try await withTemporaryDirectory { dir in

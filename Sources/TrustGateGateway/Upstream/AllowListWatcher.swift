@@ -14,7 +14,7 @@ import TrustGateAllowList
 /// A PostgreSQL store pushes: one dedicated connection `LISTEN`s on `trustgate_allowlist`, and the version is
 /// read on every notification for this gateway, on every (re)connection of that listener (notifications sent
 /// while it was away are lost, so the version is the truth, not the notification), and every 30 s as a safety
-/// net. While the store cannot be read the last allow-list stays in force and reads are retried with backoff
+/// net; a notification wakes the loop at once. While the store cannot be read the last allow-list stays in force and reads are retried with backoff
 /// (250 ms doubling to 1 s), as is the listener.
 ///
 /// Every allow-list read is written to the snapshot file (last-known-good). Every change of state is logged
@@ -36,10 +36,14 @@ public final class AllowListWatcher: Sendable {
         task = Task.detached {
             var watch = Watch(store: store, state: state, health: health, snapshot: snapshot, metrics: metrics,
                               logger: logger, doorbell: doorbell, snapshotWritten: snapshotWritten)
-            // A PostgreSQL store is read when told to; the short loop only looks at the doorbell and expiries.
-            let step = postgres == nil ? interval : .milliseconds(50)
+            // A PostgreSQL store is read when the doorbell rings (it wakes the loop at once) or on schedule.
             while !Task.isCancelled {
-                try? await Task.sleep(for: step)
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { try? await Task.sleep(for: interval) }
+                    if postgres != nil { group.addTask { await doorbell.wait() } }
+                    await group.next()
+                    group.cancelAll()
+                }
                 if watch.tick() { onChange() }
             }
         }
@@ -84,18 +88,48 @@ public final class AllowListWatcher: Sendable {
         }
     }
 
-    /// Set by the listener, taken by the watch loop.
+    /// Set by the listener, taken by the watch loop, which ``wait()`` wakes.
     final class Doorbell: Sendable {
-        private let rung = NIOLockedValueBox(false)
+        private struct State {
+            var rung = false
+            var waiter: CheckedContinuation<Void, Never>?
+        }
+
+        private let state = NIOLockedValueBox(State())
 
         func ring() {
-            rung.withLockedValue { $0 = true }
+            let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+                state.rung = true
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
         }
 
         func take() -> Bool {
-            rung.withLockedValue { rung in
-                defer { rung = false }
-                return rung
+            state.withLockedValue { state in
+                defer { state.rung = false }
+                return state.rung
+            }
+        }
+
+        /// Returns once the bell has rung (at once if it has since the last ``take()``), or the task is cancelled.
+        func wait() async {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let now = state.withLockedValue { state -> Bool in
+                        if state.rung || Task.isCancelled { return true }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+            } onCancel: {
+                let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+                    defer { state.waiter = nil }
+                    return state.waiter
+                }
+                waiter?.resume()
             }
         }
     }

@@ -326,7 +326,7 @@ public final class PostgresAllowListStore: AllowListStore, @unchecked Sendable {
                 self.connection = connection
                 if !migrated {
                     do {
-                        try Self.migrate(PostgresSession(connection: connection, logger: logger, target: url.description))
+                        try Self.migrate(session(connection))
                     } catch {
                         connection.close().whenComplete { _ in _ = connection }
                         self.connection = nil
@@ -336,7 +336,7 @@ public final class PostgresAllowListStore: AllowListStore, @unchecked Sendable {
                 }
             }
             do {
-                return try body(PostgresSession(connection: connection, logger: logger, target: url.description))
+                return try body(session(connection))
             } catch {
                 if connection.isClosed || PostgresSession.isConnectionFailure(error) {
                     connection.close().whenComplete { _ in _ = connection }
@@ -345,6 +345,13 @@ public final class PostgresAllowListStore: AllowListStore, @unchecked Sendable {
                 throw error
             }
         }
+    }
+
+    private func session(_ connection: PostgresConnection) -> PostgresSession {
+        PostgresSession(
+            connection: connection, logger: logger, target: url.description,
+            statementTimeout: .seconds(Int64(url.statementTimeout))
+        )
     }
 
     private func read<T>(_ body: (PostgresSession) throws -> T) throws(AllowListError) -> T {

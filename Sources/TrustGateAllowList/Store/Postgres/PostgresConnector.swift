@@ -179,6 +179,13 @@ struct PostgresConnector: Sendable {
                     : "sslrootcert must hold the root the server's certificate chains to", file: target
             )
         }
+        if let error = error as? StatementTimedOut {
+            return AllowListError(
+                code: .storeUnreachable,
+                reason: "PostgreSQL did not answer within \(error.seconds) s (statement-timeout): the connection was closed",
+                hint: nil, file: target
+            )
+        }
         if let error = error as? PostgresTLSFailure {
             return AllowListError(code: .storeUnreachable, reason: error.description, hint: nil, file: target)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
 
@@ -10,12 +11,29 @@ struct PostgresSession {
     /// The store URL (without secrets), for errors.
     let target: String
 
+    /// How long one statement may take before the connection is closed (a server that accepts and stops
+    /// answering, a lock held elsewhere, or a network that silently drops must not hold a command or the
+    /// gateway's watcher forever): the URL's `statement-timeout`.
+    let statementTimeout: TimeAmount
+
     func query(_ query: PostgresQuery) throws -> PostgresQueryResult {
-        try connection.query(query, logger: logger).wait()
+        let result = connection.query(query, logger: logger)
+        let connection = self.connection
+        let expired = NIOLockedValueBox(false)
+        let deadline = connection.eventLoop.scheduleTask(in: statementTimeout) {
+            expired.withLockedValue { $0 = true }
+            connection.close().whenComplete { _ in _ = connection }
+        }
+        defer { deadline.cancel() }
+        do {
+            return try result.wait()
+        } catch where expired.withLockedValue({ $0 }) {
+            throw StatementTimedOut(seconds: statementTimeout.nanoseconds / 1_000_000_000)
+        }
     }
 
     func execute(_ query: PostgresQuery) throws {
-        _ = try connection.query(query, logger: logger).wait()
+        _ = try self.query(query)
     }
 
     /// `body` between `BEGIN` and `COMMIT`; rolled back when it throws.
@@ -44,4 +62,9 @@ struct PostgresSession {
         guard let error = error as? PSQLError else { return !(error is AllowListError) }
         return error.code != .server
     }
+}
+
+/// A statement outlived the URL's `statement-timeout`; its connection was closed.
+struct StatementTimedOut: Error {
+    let seconds: Int64
 }

@@ -8,7 +8,8 @@ import Foundation
 /// `verify-ca` the chain only; `require` encrypts without authenticating; `disable` is plain TCP, for a
 /// loopback test cluster only), `sslrootcert` (a PEM file of roots, or `system` for the well-known CAs),
 /// `password-file` (a file holding the password), `password-env` (an environment variable holding it),
-/// `connect-timeout` (seconds, 1…60, default 5). Without either password parameter the password comes from
+/// `connect-timeout` (seconds, 1…60, default 5), `statement-timeout` (seconds one statement may take before the
+/// connection is given up, 1…600, default 30). Without either password parameter the password comes from
 /// `PGPASSFILE` or `~/.pgpass`, as libpq reads them; with none at all, no password is sent.
 public struct PostgresStoreURL: Hashable, Sendable, CustomStringConvertible {
     public enum TLSMode: String, Sendable, CaseIterable {
@@ -33,6 +34,7 @@ public struct PostgresStoreURL: Hashable, Sendable, CustomStringConvertible {
     public var rootCertificates: String?
     public var password: PasswordSource
     public var connectTimeout: Int
+    public var statementTimeout: Int
 
     /// The URL without anything secret (there is nothing secret in it: the password is never part of it).
     public var description: String {
@@ -79,6 +81,7 @@ public struct PostgresStoreURL: Hashable, Sendable, CustomStringConvertible {
         var roots: String?
         var password = PasswordSource.passfile
         var timeout = 5
+        var statementTimeout = 30
         var seen = Set<String>()
         for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
             guard let equals = pair.firstIndex(of: "=") else { throw Self.invalid("parameter \(pair) has no value") }
@@ -101,9 +104,15 @@ public struct PostgresStoreURL: Hashable, Sendable, CustomStringConvertible {
                     throw Self.invalid("connect-timeout must be 1 to 60 seconds")
                 }
                 timeout = seconds
+            case "statement-timeout":
+                guard let seconds = Int(value), (1...600).contains(seconds) else {
+                    throw Self.invalid("statement-timeout must be 1 to 600 seconds")
+                }
+                statementTimeout = seconds
             default:
                 throw Self.invalid(
-                    "unknown parameter \(name) (sslmode, sslrootcert, password-file, password-env, connect-timeout)"
+                    "unknown parameter \(name) (sslmode, sslrootcert, password-file, password-env, connect-timeout, "
+                        + "statement-timeout)"
                 )
             }
         }
@@ -117,6 +126,7 @@ public struct PostgresStoreURL: Hashable, Sendable, CustomStringConvertible {
         rootCertificates = roots
         self.password = password
         connectTimeout = timeout
+        self.statementTimeout = statementTimeout
     }
 
     private static func hostAndPort(_ text: Substring) throws(AllowListError) -> (String, Int) {
