@@ -181,11 +181,13 @@ fi
 
 if [[ " $phases " == *" size "* ]]; then
   echo
-  echo "== size: $entries SPKI-pin entries plus the test root, gateway 'big'"
-  python3 - "$entries" > big.json <<'PY'
+  echo "== size: $entries SPKI-pin entries (one of them the backend's key) plus the test root, gateway 'big'"
+  backend_pin="$("$tg" cert pin pki/backend-valid.pem --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["hex"])')"
+  python3 - "$entries" "$backend_pin" > big.json <<'PY'
 import json, os, sys
-n = int(sys.argv[1])
-entries = [{"name": f"pin-{i:06d}", "kind": "spki-pin", "spkiSha256": os.urandom(32).hex()} for i in range(n)]
+n, backend = int(sys.argv[1]), sys.argv[2]
+entries = [{"name": f"pin-{i:06d}", "kind": "spki-pin", "spkiSha256": os.urandom(32).hex()} for i in range(n - 1)]
+entries.append({"name": "backend-key", "kind": "spki-pin", "spkiSha256": backend})
 print(json.dumps({"format": "trustgate-allowlist/1", "gateway": "big", "exportedAt": "2026-12-02T00:00:00Z", "entries": entries}))
 PY
   "$tg" allowlist add --gateway big pki/root-ca.pem --name root --store big.sqlite >/dev/null
@@ -197,7 +199,8 @@ PY
   port="$gw_port" admin="$gw_admin"
   printf '  gateway start on that allow-list    %s s   (process start to listening)\n' "$(seconds "$t0" "$t1")"
   url="https://gateway.test:$port/"
-  curl -s -o /dev/null --cacert pki/root-ca.pem --resolve "gateway.test:$port:127.0.0.1" "$url"
+  first="$(curl -s -o /dev/null -w '%{http_code}' --cacert pki/root-ca.pem --resolve "gateway.test:$port:127.0.0.1" "$url")"
+  [[ "$first" == 200 ]] || { echo "the gateway answers $first, not 200:" >&2; tail -5 big.log >&2; exit 1; }
   load() { wrk -t 1 -c "$connections" -d "$duration" --latency "https://127.0.0.1:$port/" 2>&1; }
   quiet="$(load)"
   version_of() { curl -s "http://127.0.0.1:$admin/healthz" | sed -n 's/^store: reachable, version //p'; }

@@ -24,11 +24,45 @@ public struct AllowListPolicy: Sendable {
 
     public init(gateway: String, entries: [AllowListEntry], at time: Date = Date()) {
         self.gateway = gateway
-        self.entries = entries.filter { $0.isActive(at: time) }
+        let active = entries.filter { $0.isActive(at: time) }
+        self.entries = active
         expired = entries.filter { !$0.isActive(at: time) }
-        roots = TrustAnchors(self.entries.filter { $0.kind == .trustedRoot }.compactMap(\.certificate))
+        roots = TrustAnchors(active.filter { $0.kind == .trustedRoot }.compactMap(\.certificate))
         expiries = entries.compactMap(\.expiresAt).filter { $0 >= time }.sorted()
+        // Indexes, built once per allow-list version: a handshake looks up, it never scans the entries.
+        pinnedLeaves = Set(active.filter { $0.kind == .pinned }.compactMap(\.certificateSHA256))
+        let pins = active.filter { $0.kind == .spkiPin }
+        pinnedKeys = Set(pins.flatMap { [$0.spkiSHA256] + ($0.nextSPKISHA256.map { [$0] } ?? []) })
+        var anchors: [ParsedCertificate] = []
+        var seen = Set<[UInt8]>()
+        for certificate in pins.compactMap(\.certificate)
+        where certificate.isCA && pinnedKeys.contains(certificate.spkiSHA256.hexString) && seen.insert(certificate.sha256).inserted {
+            anchors.append(certificate)
+        }
+        pinnedCAs = anchors
+        spkiPolicy = SPKIPinPolicy.additional(gateway: gateway, pins: pinnedKeys)
+        var byKey: [String: String] = [:]
+        var bySubject: [String: String] = [:]
+        for entry in active {
+            if byKey[entry.spkiSHA256] == nil { byKey[entry.spkiSHA256] = entry.name }
+            if let next = entry.nextSPKISHA256, byKey[next] == nil { byKey[next] = entry.name }
+            if let subject = entry.subject, bySubject[subject] == nil { bySubject[subject] = entry.name }
+        }
+        nameByKey = byKey
+        nameBySubject = bySubject
     }
+
+    /// The certificate SHA-256 (hex) of every pinned entry.
+    private let pinnedLeaves: Set<String>
+    /// Every SPKI pin (hex), current and next.
+    private let pinnedKeys: Set<String>
+    /// The CA certificates stored with SPKI-pin entries whose key is pinned: anchors of a CA pin's path.
+    private let pinnedCAs: [ParsedCertificate]
+    /// The SPKI pins as the evaluator's additional check in trusted-root mode.
+    private let spkiPolicy: AdditionalPolicy?
+    /// The first entry (by name) with a key, or a subject: for naming the nearest entry of a rejection.
+    private let nameByKey: [String: String]
+    private let nameBySubject: [String: String]
 
     /// The expiries of the entries still counting, soonest first.
     private let expiries: [Date]
@@ -80,19 +114,14 @@ public struct AllowListPolicy: Sendable {
         guard let leaf = presented.first else {
             return TrustVerdict(chain: [], problems: [TrustProblem(.malformed, "the backend presented no certificate")])
         }
-        let leafHex = leaf.sha256.hexString
-        if entries.contains(where: { $0.kind == .pinned && $0.certificateSHA256 == leafHex }) {
-            return TrustVerdict(chain: [leaf], problems: [])
-        }
-        let pins = entries.filter { $0.kind == .spkiPin }
-        if pins.contains(where: { $0.matchesKey(of: leaf) }) {
+        if pinnedLeaves.contains(leaf.sha256.hexString) || pinnedKeys.contains(leaf.spkiSHA256.hexString) {
             return TrustVerdict(chain: [leaf], problems: [])
         }
         // CA pins: the certificates holding a pinned key, other than the leaf, become the only anchors of a full
         // path validation from the leaf.
         var anchors: [ParsedCertificate] = []
-        for certificate in presented.dropFirst() + pins.compactMap(\.certificate)
-        where certificate != leaf && !anchors.contains(certificate) && pins.contains(where: { $0.matchesKey(of: certificate) }) {
+        for certificate in presented.dropFirst() + pinnedCAs
+        where certificate != leaf && !anchors.contains(certificate) && pinnedKeys.contains(certificate.spkiSHA256.hexString) {
             anchors.append(certificate)
         }
         guard !anchors.isEmpty else {
@@ -130,7 +159,7 @@ public struct AllowListPolicy: Sendable {
         }
         let request = TrustEvaluationRequest(
             presented: presented, roots: roots, identity: identity, time: time,
-            additionalPolicy: SPKIPinPolicy.additional(gateway: gateway, entries: entries), profile: profile
+            additionalPolicy: spkiPolicy, profile: profile
         )
         return await Self.evaluate(request, evaluator: evaluator, cache: cache)
     }
@@ -157,15 +186,14 @@ public struct AllowListPolicy: Sendable {
 
     /// The entry most like `certificate`, described for a rejection: same key, same subject, or same issuer.
     public func nearestEntry(to certificate: ParsedCertificate) -> String? {
-        let subject = certificate.subject.description
-        if let sameKey = entries.first(where: { $0.matchesKey(of: certificate) }) {
-            return "\(sameKey.name) (same key, another certificate)"
+        if let sameKey = nameByKey[certificate.spkiSHA256.hexString] {
+            return "\(sameKey) (same key, another certificate)"
         }
-        if let sameSubject = entries.first(where: { $0.subject == subject }) {
-            return "\(sameSubject.name) (same subject, another key: a renewal not registered yet?)"
+        if let sameSubject = nameBySubject[certificate.subject.description] {
+            return "\(sameSubject) (same subject, another key: a renewal not registered yet?)"
         }
-        if let issuer = entries.first(where: { $0.subject == certificate.issuer.description }) {
-            return "\(issuer.name) (the issuer of this certificate)"
+        if let issuer = nameBySubject[certificate.issuer.description] {
+            return "\(issuer) (the issuer of this certificate)"
         }
         return nil
     }

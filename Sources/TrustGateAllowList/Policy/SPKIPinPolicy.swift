@@ -7,8 +7,7 @@ import TrustGatePKI
 /// key on it is tied to the leaf by verified signatures.
 enum SPKIPinPolicy {
     /// The check as the evaluator takes it, with an identity over the pins for the verdict cache.
-    static func additional(gateway: String, entries: [AllowListEntry]) -> AdditionalPolicy? {
-        let pins = Set(entries.filter { $0.kind == .spkiPin }.flatMap { [$0.spkiSHA256] + ($0.nextSPKISHA256.map { [$0] } ?? []) })
+    static func additional(gateway: String, pins: Set<String>) -> AdditionalPolicy? {
         guard !pins.isEmpty else { return nil }
         var hasher = SHA256()
         for pin in pins.sorted() { hasher.update(data: Array(pin.utf8)) }
