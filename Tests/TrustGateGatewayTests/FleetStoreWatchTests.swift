@@ -100,19 +100,29 @@ struct FleetStoreWatchTests {
         try await withTemporaryDirectory { dir in
             var configuration = GatewayConfiguration(gateway: "g", store: nil, listeners: [], pools: [], backendSettings: [], rules: [])
             configuration.storeSnapshot = dir.file("g.json")
-            let refused = #expect(throws: AllowListError.self) {
-                try StartingAllowList.load(configuration: configuration, store: down, logger: Logger(label: "test"))
+            var refused: AllowListError?
+            do throws(AllowListError) {
+                _ = try StartingAllowList.load(configuration: configuration, store: down, logger: Logger(label: "test"))
+            } catch {
+                refused = error
             }
-            #expect(refused?.code == .storeUnreachable && refused?.reason.contains("no allow-list snapshot at") == true)
+            let code = refused?.code
+            let reason = refused?.reason ?? ""
+            #expect(code == .storeUnreachable)
+            #expect(reason.contains("no allow-list snapshot at"), "\(reason)")
             try AllowListSnapshot(gateway: "g", store: down.location, version: 4, entries: [try root()]).write(to: dir.file("g.json"))
             let started = try StartingAllowList.load(configuration: configuration, store: down, logger: Logger(label: "test"))
-            #expect(started.state.version == 4 && started.state.policy.entries.count == 1)
+            let version = started.state.version
+            let count = started.state.policy.entries.count
+            #expect(version == 4)
+            #expect(count == 1)
             guard case .stale = started.status else {
                 Issue.record("a start from the snapshot is marked unreachable")
                 return
             }
-            let health = StoreHealth(remote: true, initial: started.status)
-            #expect(health.line(version: 4).hasPrefix("store: unreachable since ") && health.line(version: 4).contains("enforcing version 4"))
+            let line = StoreHealth(remote: true, initial: started.status).line(version: 4)
+            #expect(line.hasPrefix("store: unreachable since "), "\(line)")
+            #expect(line.contains("enforcing version 4"), "\(line)")
         }
     }
 }
