@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import TrustGatePKI
 import X509
 
@@ -6,7 +9,9 @@ import X509
 /// 127.0.0.1 with TLS (a server certificate for `localhost` only, under a root of its own: a URL naming `127.0.0.1` is the
 /// `hostname-mismatch` case) and
 /// SCRAM passwords. PostgreSQL refuses to run as root, so as root both run as `nobody` (`setpriv`). The server
-/// is stopped by PID (``stop()``), and dies with the test process in any case (`setpriv --pdeathsig`).
+/// is stopped by PID (``stop()``), and stops with the test process in any case: a small shell watches the test
+/// process and sends the postmaster SIGINT when it is gone. (`setpriv --pdeathsig` would fire when the *thread*
+/// that started it exits, which in a test process is any moment.)
 ///
 /// When PostgreSQL cannot be started the error says why: the tests that need it fail, they are not skipped.
 public final class TestPostgres: @unchecked Sendable {
@@ -103,13 +108,22 @@ public final class TestPostgres: @unchecked Sendable {
         }
     }
 
-    /// `setpriv` as nobody when root; the server gets SIGTERM if the test process dies.
+    /// `setpriv` as nobody when root.
     private static var prefix: [String] {
-        getuid() == 0 ? ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--pdeathsig=TERM", "--"] : ["--pdeathsig=TERM", "--"]
+        getuid() == 0 ? ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] : ["--"]
     }
 
-    private static func setprivCommand(_ program: String) -> (String, [String]) {
-        ("setpriv", prefix + [program])
+    /// Runs `program ARGS` under a shell that stops it (SIGINT) once the test process is gone, or when the shell
+    /// itself is told to stop.
+    private static func watchedCommand(_ program: String, _ arguments: [String]) -> (String, [String]) {
+        let script = """
+            "$0" "$@" & child=$!
+            trap 'kill -INT $child 2>/dev/null' TERM INT
+            while [ -d /proc/\(getpid()) ] && kill -0 $child 2>/dev/null; do sleep 0.5; done
+            kill -INT $child 2>/dev/null
+            wait $child
+            """
+        return ("setpriv", prefix + ["bash", "-c", script, program] + arguments)
     }
 
     private static func locateBinaries() throws -> String {
@@ -132,15 +146,14 @@ public final class TestPostgres: @unchecked Sendable {
     public func start() throws {
         let deadline = Date().addingTimeInterval(10)
         while true {
-            let (command, arguments) = Self.setprivCommand("\(binaries)/postgres")
+            let (command, arguments) = Self.watchedCommand("\(binaries)/postgres", [
+                "-D", directory.file("data"), "-p", "\(port)", "-c", "listen_addresses=127.0.0.1",
+                "-c", "unix_socket_directories=\(directory.path)/socket", "-c", "ssl=on",
+                "-c", "ssl_cert_file=\(directory.file("server.pem"))", "-c", "ssl_key_file=\(directory.file("server.key"))",
+                "-c", "fsync=off", "-c", "max_connections=200", "-c", "log_min_messages=warning",
+            ])
             let process = try BackgroundProcess(
-                command,
-                arguments + [
-                    "-D", directory.file("data"), "-p", "\(port)", "-c", "listen_addresses=127.0.0.1",
-                    "-c", "unix_socket_directories=\(directory.path)/socket", "-c", "ssl=on",
-                    "-c", "ssl_cert_file=\(directory.file("server.pem"))", "-c", "ssl_key_file=\(directory.file("server.key"))",
-                    "-c", "fsync=off", "-c", "max_connections=200", "-c", "log_min_messages=warning",
-                ],
+                command, arguments,
                 currentDirectory: directory.path
             )
             if (try? process.waitFor("(ready to accept connections)", timeout: 15)) != nil {
@@ -154,13 +167,16 @@ public final class TestPostgres: @unchecked Sendable {
         }
     }
 
-    /// The postmaster's PID.
-    public var pid: Int32? { lock.withLock { server?.pid } }
+    /// The postmaster's PID (the first line of `postmaster.pid`).
+    public var pid: Int32? {
+        guard let text = try? String(contentsOfFile: directory.file("data/postmaster.pid"), encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").first.flatMap { Int32($0) }
+    }
 
     /// SIGKILL to the postmaster, as a crash or an OOM kill would.
     public func kill() {
         guard let server = lock.withLock({ self.server }) else { return }
-        server.signal(SIGKILL)
+        if let pid { Glibc.kill(pid, SIGKILL) }
         _ = server.waitForExit(timeout: 10)
         lock.withLock { self.server = nil }
     }
@@ -168,8 +184,8 @@ public final class TestPostgres: @unchecked Sendable {
     /// Stops the server by PID (fast shutdown) and removes the cluster's files.
     public func stop() {
         if let server = lock.withLock({ self.server }) {
-            server.signal(SIGINT)
-            if server.waitForExit(timeout: 10) == nil { server.signal(SIGKILL) }
+            if let pid { Glibc.kill(pid, SIGINT) }
+            if server.waitForExit(timeout: 10) == nil, let pid { Glibc.kill(pid, SIGKILL) }
             server.stop()
         }
         lock.withLock { server = nil }

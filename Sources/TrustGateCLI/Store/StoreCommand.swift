@@ -16,7 +16,7 @@ public struct StoreCommand: ParsableCommand {
             the host name; verify-ca the chain only; require encrypts without authenticating; disable is plain TCP.
 
             Exit status: 0 done; 1 refused, or the store's certificate is not trusted (the reason names its \
-            category: untrusted-root, hostname-mismatch, …); 64 usage; 65 unreadable store or login refused; 74 \
+            category, such as untrusted-root or hostname-mismatch); 64 usage; 65 unreadable store or login refused; 74 \
             store unreachable or not writable.
 
             EXAMPLES:
