@@ -4,14 +4,25 @@ import Foundation
 public enum StoreLocation {
     /// `$XDG_DATA_HOME/trustgate/store.sqlite`, falling back to `~/.local/share/trustgate/store.sqlite`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let base: String
-        if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") {
-            base = xdg
-        } else {
-            let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
-            base = (home as NSString).appendingPathComponent(".local/share")
+        (baseDirectory("XDG_DATA_HOME", else: ".local/share", environment: environment) as NSString)
+            .appendingPathComponent("trustgate/store.sqlite")
+    }
+
+    /// An XDG base directory: `$VARIABLE` when it is an absolute path, else `~/FALLBACK`.
+    public static func baseDirectory(
+        _ variable: String, else fallback: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
+        if let value = environment[variable], value.hasPrefix("/") { return value }
+        let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
+        return (home as NSString).appendingPathComponent(fallback)
+    }
+
+    /// The file an SQLite location names: the path, less a `sqlite://` or `sqlite:` prefix.
+    public static func sqlitePath(_ location: String) -> String {
+        for prefix in ["sqlite://", "sqlite:"] where location.hasPrefix(prefix) {
+            return String(location.dropFirst(prefix.count))
         }
-        return ((base as NSString).appendingPathComponent("trustgate") as NSString).appendingPathComponent("store.sqlite")
+        return location
     }
 
     /// Opens the store a URL names: a path, `sqlite:PATH` / `sqlite://PATH`, or `postgres://…` (the fleet store,
@@ -25,13 +36,8 @@ public enum StoreLocation {
         if PostgresStoreURL.isPostgres(location) {
             return try PostgresAllowListStore(url: PostgresStoreURL(location), environment: environment, lazily: lazily)
         }
-        var path = location
-        for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) {
-            path = String(path.dropFirst(prefix.count))
-            break
-        }
         return try SQLiteAllowListStore(
-            path: path, createDirectory: url == nil && environment["TRUSTGATE_STORE"] == nil, mustExist: mustExist
+            path: sqlitePath(location), createDirectory: url == nil && environment["TRUSTGATE_STORE"] == nil, mustExist: mustExist
         )
     }
 }

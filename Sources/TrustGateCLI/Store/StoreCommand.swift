@@ -92,18 +92,10 @@ extension StoreCommand {
         var to: String
         @OptionGroup var output: JSONOptions
 
-        /// The file an SQLite location names.
-        static func path(_ location: String) -> String {
-            for prefix in ["sqlite://", "sqlite:"] where location.hasPrefix(prefix) {
-                return String(location.dropFirst(prefix.count))
-            }
-            return location
-        }
-
         func run() throws {
             let source: any AllowListStore
             let target: any AllowListStore
-            if !PostgresStoreURL.isPostgres(from), !FileManager.default.fileExists(atPath: Self.path(from)) {
+            if !PostgresStoreURL.isPostgres(from), !FileManager.default.fileExists(atPath: StoreLocation.sqlitePath(from)) {
                 throw CLIError(what: "cannot open the source store", file: from, why: "no such file", status: .noInput)
             }
             do {

@@ -27,14 +27,8 @@ struct AllowListSnapshot: Codable, Sendable {
 
     /// The default place: `$XDG_STATE_HOME/trustgate/GATEWAY.snapshot.json`, else `~/.local/state/trustgate/…`.
     static func defaultPath(gateway: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let base: String
-        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") {
-            base = state
-        } else {
-            let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
-            base = (home as NSString).appendingPathComponent(".local/state")
-        }
-        return "\(base)/trustgate/\(gateway).snapshot.json"
+        StoreLocation.baseDirectory("XDG_STATE_HOME", else: ".local/state", environment: environment)
+            + "/trustgate/\(gateway).snapshot.json"
     }
 
     func write(to path: String) throws {

@@ -65,61 +65,55 @@ extension PostgresAllowListStore {
         try DuplicateIndex.refuse(entry, existingName: existing, nameTaken: nameTaken)
     }
 
-    /// Inserts entries, up to 1,000 rows per statement (12,000 parameters, under the protocol's 65,535).
+    /// Inserts entries, up to 1,000 rows per statement.
     static func insert(_ entries: [AllowListEntry], _ session: PostgresSession) throws {
-        for start in stride(from: 0, to: entries.count, by: 1_000) {
-            let batch = entries[start..<min(start + 1_000, entries.count)]
-            var binds = PostgresBindings(capacity: batch.count * 12)
-            var values: [String] = []
-            values.reserveCapacity(batch.count)
-            for (index, entry) in batch.enumerated() {
-                let base = index * 12
-                values.append("(" + (1...12).map { "$\(base + $0)" }.joined(separator: ",") + ")")
-                binds.append(entry.gateway)
-                binds.append(entry.name)
-                binds.append(entry.kind.rawValue)
-                binds.append(entry.subject)
-                binds.append(entry.certificateSHA256)
-                binds.append(entry.spkiSHA256)
-                binds.append(entry.nextSPKISHA256)
-                binds.append(entry.certificatePEM)
-                binds.append(entry.certificateNotAfter)
-                binds.append(entry.expiresAt)
-                binds.append(entry.addedBy)
-                binds.append(entry.addedAt)
-            }
-            try session.execute(
-                PostgresQuery(
-                    unsafeSQL: "INSERT INTO trustgate_entry (\(entryColumns)) VALUES " + values.joined(separator: ","),
-                    binds: binds
-                )
-            )
+        try insertBatched(entries, into: "trustgate_entry (\(entryColumns))", columns: 12, session) { entry, binds in
+            binds.append(entry.gateway)
+            binds.append(entry.name)
+            binds.append(entry.kind.rawValue)
+            binds.append(entry.subject)
+            binds.append(entry.certificateSHA256)
+            binds.append(entry.spkiSHA256)
+            binds.append(entry.nextSPKISHA256)
+            binds.append(entry.certificatePEM)
+            binds.append(entry.certificateNotAfter)
+            binds.append(entry.expiresAt)
+            binds.append(entry.addedBy)
+            binds.append(entry.addedAt)
         }
     }
 
     /// Appends history records as they are, up to 1,000 per statement.
     static func insert(_ history: [HistoryRecord], _ session: PostgresSession) throws {
-        for start in stride(from: 0, to: history.count, by: 1_000) {
-            let batch = history[start..<min(start + 1_000, history.count)]
-            var binds = PostgresBindings(capacity: batch.count * 7)
+        let target = "trustgate_history (gateway, at, actor, action, entry, detail, version)"
+        try insertBatched(history, into: target, columns: 7, session) { record, binds in
+            binds.append(record.gateway)
+            binds.append(record.at)
+            binds.append(record.actor)
+            binds.append(record.action)
+            binds.append(record.entry)
+            binds.append(record.detail)
+            binds.append(record.version)
+        }
+    }
+
+    /// `INSERT INTO TARGET VALUES (…), (…)`, 1,000 rows per statement (at 12 columns, 12,000 parameters: under the
+    /// protocol's 65,535); `bind` appends exactly `columns` values per row.
+    private static func insertBatched<Row>(
+        _ rows: [Row], into target: String, columns: Int, _ session: PostgresSession,
+        bind: (Row, inout PostgresBindings) -> Void
+    ) throws {
+        for start in stride(from: 0, to: rows.count, by: 1_000) {
+            let batch = rows[start..<min(start + 1_000, rows.count)]
+            var binds = PostgresBindings(capacity: batch.count * columns)
             var values: [String] = []
-            for (index, record) in batch.enumerated() {
-                let base = index * 7
-                values.append("(" + (1...7).map { "$\(base + $0)" }.joined(separator: ",") + ")")
-                binds.append(record.gateway)
-                binds.append(record.at)
-                binds.append(record.actor)
-                binds.append(record.action)
-                binds.append(record.entry)
-                binds.append(record.detail)
-                binds.append(record.version)
+            values.reserveCapacity(batch.count)
+            for (index, row) in batch.enumerated() {
+                values.append("(" + (1...columns).map { "$\(index * columns + $0)" }.joined(separator: ",") + ")")
+                bind(row, &binds)
             }
             try session.execute(
-                PostgresQuery(
-                    unsafeSQL: "INSERT INTO trustgate_history (gateway, at, actor, action, entry, detail, version) VALUES "
-                        + values.joined(separator: ","),
-                    binds: binds
-                )
+                PostgresQuery(unsafeSQL: "INSERT INTO \(target) VALUES " + values.joined(separator: ","), binds: binds)
             )
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TrustGatePKI
 
 /// The store password, from where the URL says: never from argv, never echoed, never in an error.
 enum PostgresPassword {
@@ -12,12 +13,15 @@ enum PostgresPassword {
                     code: .storeUnreadable, reason: "the store's password file cannot be read", hint: nil, file: path
                 )
             }
-            guard data.count <= 4096, let text = String(data: data, encoding: .utf8) else {
+            // As every password file TrustGate reads: all of it, less one trailing newline.
+            let bytes = Password(fileContents: Array(data)).bytes
+            guard data.count <= 4096, let password = String(bytes: bytes, encoding: .utf8),
+                !password.contains(where: \.isNewline)
+            else {
                 throw AllowListError(
                     code: .storeUnreadable, reason: "the store's password file is not one line of UTF-8", hint: nil, file: path
                 )
             }
-            let password = firstLine(text)
             guard !password.isEmpty else {
                 throw AllowListError(code: .storeUnreadable, reason: "the store's password file is empty", hint: nil, file: path)
             }
@@ -42,12 +46,6 @@ enum PostgresPassword {
             }
             return lookup(String(decoding: data, as: UTF8.self), url: url)
         }
-    }
-
-    /// The first line, without its line ending.
-    static func firstLine(_ text: String) -> String {
-        String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-            .trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
     }
 
     /// The password of the first `host:port:database:user:password` line matching the URL (`*` matches anything,
