@@ -14,8 +14,9 @@ import TrustGateAllowList
 /// A PostgreSQL store pushes: one dedicated connection `LISTEN`s on `trustgate_allowlist`, and the version is
 /// read on every notification for this gateway, on every (re)connection of that listener (notifications sent
 /// while it was away are lost, so the version is the truth, not the notification), and every 30 s as a safety
-/// net; a notification wakes the loop at once. While the store cannot be read the last allow-list stays in force and reads are retried with backoff
-/// (250 ms doubling to 1 s), as is the listener.
+/// net; a notification wakes the loop at once. While the store cannot be read the last allow-list stays in force
+/// and reads are retried with backoff (250 ms doubling to 1 s), as is the listener. Reads run on a dispatch
+/// queue of their own, not on the Swift concurrency pool.
 ///
 /// Every allow-list read is written to the snapshot file (last-known-good). Every change of state is logged
 /// once. An entry's expiry starts a new allow-list generation without a store change; the watcher reports that
@@ -33,9 +34,14 @@ public final class AllowListWatcher: Sendable {
         let doorbell = Doorbell()
         let postgres = store as? PostgresAllowListStore
         listener = postgres.map { Self.listen(to: $0, gateway: state.gateway, doorbell: doorbell, logger: logger) }
+        let watch = NIOLockedValueBox(
+            Watch(store: store, state: state, health: health, snapshot: snapshot, metrics: metrics, logger: logger,
+                  doorbell: doorbell, snapshotWritten: snapshotWritten)
+        )
+        // Store reads block (a PostgreSQL read can wait out connect-timeout or statement-timeout during an
+        // outage): they run on a queue of their own, never on the Swift concurrency pool the gateway shares.
+        let reads = DispatchQueue(label: "trustgate.allowlist-watcher")
         task = Task.detached {
-            var watch = Watch(store: store, state: state, health: health, snapshot: snapshot, metrics: metrics,
-                              logger: logger, doorbell: doorbell, snapshotWritten: snapshotWritten)
             // A PostgreSQL store is read when the doorbell rings (it wakes the loop at once) or on schedule.
             while !Task.isCancelled {
                 await withTaskGroup(of: Void.self) { group in
@@ -44,7 +50,10 @@ public final class AllowListWatcher: Sendable {
                     await group.next()
                     group.cancelAll()
                 }
-                if watch.tick() { onChange() }
+                let changed = await withCheckedContinuation { continuation in
+                    reads.async { continuation.resume(returning: watch.withLockedValue { $0.tick() }) }
+                }
+                if changed { onChange() }
             }
         }
     }
