@@ -48,7 +48,8 @@ struct StoreReliabilityTests {
                 let own = ["ERRORS": dir.file("errors-\(worker)"), "GATEWAY": worker % 2 == 0 ? "east" : "west"]
                 processes.append(try Self.start(script, arguments: slice, environment: environment.merging(own) { $1 }))
             }
-            for process in processes { process.waitUntilExit() }
+            let writers = processes
+            try await blocking { for process in writers { process.waitUntilExit() } }
             let errors = (0..<8).map { String(decoding: (try? dir.read("errors-\($0)")) ?? [], as: UTF8.self) }.joined()
             #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "a writer failed: \(errors)")
             #expect(!errors.contains("locked"), "no 'database is locked' ever reaches a user")
