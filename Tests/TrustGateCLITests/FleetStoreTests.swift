@@ -62,7 +62,12 @@ struct FleetStoreTests {
     }
 
     @Test("remove → 502 on all three within 1 s, add → 200 within 1 s; PostgreSQL killed: the last allow-list kept, /healthz unreachable, a fourth gateway starts from its snapshot; restarted: all converge within 2 s")
-    func fleet() throws {
+    func fleet() async throws {
+        // A minute of processes and polling: on a thread of its own, so the cooperative pool stays free.
+        try await blocking { try Self.fleetScenario() }
+    }
+
+    static func fleetScenario() throws {
         let cluster = try TestPostgres()
         defer { cluster.stop() }
         let url = cluster.url(database: try cluster.createDatabase())

@@ -94,11 +94,17 @@ struct GatewayStreamingTests {
                 """)
             let common = ["-s", "--max-time", "300", "--cacert", dir.file("pki/root-ca.pem"), "--resolve",
                           "gateway.test:\(port):127.0.0.1"]
-            let down = try ProcessRunner.run("curl", common + ["-o", "/dev/null", "-w", "%{http_code} %{size_download}",
-                                                              "https://gateway.test:\(port)/big.bin"], timeout: 310)
+            // Each transfer takes seconds to minutes: on a thread of its own, not on the cooperative pool.
+            let down = try await blocking {
+                try ProcessRunner.run("curl", common + ["-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                                                       "https://gateway.test:\(port)/big.bin"], timeout: 310)
+            }
             #expect(down.stdout == "200 \(size)", "\(down)")
-            let up = try ProcessRunner.run("curl", common + ["-T", dir.file("www/big.bin"), "-w", "\n%{http_code} %{size_upload}",
-                                                            "https://gateway.test:\(port)/upload/big.bin"], timeout: 310)
+            let upload = dir.file("www/big.bin")
+            let up = try await blocking {
+                try ProcessRunner.run("curl", common + ["-T", upload, "-w", "\n%{http_code} %{size_upload}",
+                                                       "https://gateway.test:\(port)/upload/big.bin"], timeout: 310)
+            }
             #expect(up.stdout.hasSuffix("200 \(size)"), "\(up.stdout.suffix(200))")
             #expect(up.stdout.contains("PUT /upload/big.bin"), "the backend got the upload")
             let peak = try #require(harness.process?.peakResidentBytes)

@@ -133,4 +133,38 @@ struct UpstreamConnectorTests {
             #expect(detail.contains("no TLS handshake") && detail.contains("within 0.5 s"), "\(detail)")
         }
     }
+
+    @Test("The judge has threads of its own: a backend is judged while every thread of the cooperative pool is held")
+    func judgedWhileThePoolIsHeld() async throws {
+        let valid = try #require(valid)
+        try await with(valid.chain, key: valid.key) { group, echo in
+            let connector = try UpstreamConnector(state: state)
+            let member = GatewayConfiguration.Member(host: "127.0.0.1", port: echo?.port ?? 0)
+            let settings = settings(connectTimeout: 20)
+            // Off the pool itself (the test must go on while it is held): as many tasks as it has threads each
+            // block until released, or for 30 s. Before the judge had threads of its own, its task queued behind
+            // them and the handshake timed out after 20 s.
+            let result = try await blocking {
+                let started = DispatchSemaphore(value: 0)
+                let release = DispatchSemaphore(value: 0)
+                let width = System.coreCount
+                for _ in 0..<width {
+                    Task.detached {
+                        started.signal()
+                        _ = release.wait(timeout: .now() + 30)
+                    }
+                }
+                for _ in 0..<width { _ = started.wait(timeout: .now() + 30) }
+                defer { for _ in 0..<width { release.signal() } }
+                return try connector.connect(member: member, settings: settings, eventLoop: group.next()) {
+                    $0.eventLoop.makeSucceededVoidFuture()
+                }.wait()
+            }
+            guard case .connected(let connection) = result else {
+                Issue.record("expected connected, got \(result.category): \(result.detail)")
+                return
+            }
+            try await connection.channel.close()
+        }
+    }
 }

@@ -125,7 +125,9 @@ public final class GatewayServer: Sendable {
             snapshotWritten: starting.snapshotWritten, metrics: metrics, logger: logger
         ) {
             routes.current.clearMarks()
-            Task { await connector.registry.revalidate(with: state, logger: logger) }
+            Task(executorPreference: JudgeExecutor.shared) {
+                await connector.registry.revalidate(with: state, logger: logger)
+            }
         }
         let adminBound = configuration.admin.map {
             Bound(name: "admin", address: $0.address, port: adminChannel?.localAddress?.port ?? $0.port)

@@ -246,14 +246,14 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The verification callback parked the handshake with what the backend presented: judge it off the event
-    /// loop (parsing included: a hostile chain costs the event loop nothing).
+    /// loop, on the judge's own threads (parsing included: a hostile chain costs the event loop nothing).
     private func verify(context: ChannelHandlerContext) {
         state = .verifying
         let evidence = slot.evidence
         let judge = self.judge
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let promise = context.eventLoop.makePromise(of: Judgement.self)
-        promise.completeWithTask { await judge(evidence) }
+        Task(executorPreference: JudgeExecutor.shared) { promise.succeed(await judge(evidence)) }
         promise.futureResult.whenComplete { result in
             let (handler, context) = bound.value
             guard case .verifying = handler.state else { return }
