@@ -28,28 +28,66 @@ public struct TrustGate: AsyncParsableCommand {
 
     public init() {}
 
-    /// Runs the command line, reporting every error as `trustgate: error: …` with its exit code.
-    public static func execute(_ arguments: [String]? = nil) async -> Int32 {
+    /// What ``start(_:)`` left to do: nothing (the exit status), or an asynchronous command to run.
+    public enum Launch {
+        case finished(Int32)
+        case asynchronous(any AsyncParsableCommand)
+    }
+
+    /// Parses the command line and runs it when the command is synchronous, so `--version`, `--help` and the
+    /// `cert` commands never start Swift's concurrency runtime (its threads cost a start-up what `openssl`
+    /// takes in all). An asynchronous command is handed back for ``finish(_:)``.
+    public static func start(_ arguments: [String]? = nil) -> Launch {
+        // What ArgumentParser would print, without its reflection over every command (half of the start-up).
+        if (arguments ?? Array(CommandLine.arguments.dropFirst())) == ["--version"] {
+            print(TrustGateVersion.current)
+            return .finished(0)
+        }
         do {
             var command = try parseAsRoot(arguments)
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
+            if let asynchronous = command as? AsyncParsableCommand { return .asynchronous(asynchronous) }
+            try command.run()
+            return .finished(0)
+        } catch {
+            return .finished(status(reporting: error))
+        }
+    }
+
+    /// Runs an asynchronous command ``start(_:)`` handed back.
+    public static func finish(_ command: any AsyncParsableCommand) async -> Int32 {
+        var command = command
+        do {
+            try await command.run()
             return 0
-        } catch let error as CLIError {
+        } catch {
+            return status(reporting: error)
+        }
+    }
+
+    /// Runs the command line, reporting every error as `trustgate: error: …` with its exit code.
+    public static func execute(_ arguments: [String]? = nil) async -> Int32 {
+        switch start(arguments) {
+        case .finished(let status): return status
+        case .asynchronous(let command): return await finish(command)
+        }
+    }
+
+    /// Reports `error` as `trustgate: error: …` (ArgumentParser prints `--help` and `--version` itself) and
+    /// returns its exit status.
+    static func status(reporting error: any Error) -> Int32 {
+        switch error {
+        case let error as CLIError:
             ErrorReporter.report(error)
             return error.status.rawValue
-        } catch let error as PKIError {
+        case let error as PKIError:
             let wrapped = CLIError(error, what: "failed")
             ErrorReporter.report(wrapped)
             return wrapped.status.rawValue
-        } catch let error as AllowListError {
+        case let error as AllowListError:
             let wrapped = CLIError(error, what: "failed")
             ErrorReporter.report(wrapped)
             return wrapped.status.rawValue
-        } catch {
+        default:
             let code = exitCode(for: error)
             if code == .success || error is ExitCode {
                 // --help, --version, or a command's own clean exit: ArgumentParser prints those.
