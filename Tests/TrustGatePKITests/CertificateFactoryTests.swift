@@ -148,4 +148,49 @@ struct CertificateFactoryTests {
         #expect(expired.certificate.notAfter < Date())
         #expect(RFC3339.format(Date(timeIntervalSince1970: 1_801_396_800)) == "2027-01-31T12:00:00Z")
     }
+
+    @Test("RFC 3339 stamps by arithmetic agree with Foundation's ISO 8601 formatter from 1950 to 9999, fractions dropped")
+    func stamps() {
+        let reference = ISO8601DateFormatter()
+        reference.formatOptions = [.withInternetDateTime]
+        reference.timeZone = TimeZone(identifier: "UTC")
+        var generator = XorShift(seed: 3339)
+        let first = -631_152_000.0, last = 253_402_300_799.0  // 1950-01-01 and 9999-12-31T23:59:59Z
+        var dates = [first, last, 0, 951_782_400, 1_801_396_800.999].map(Date.init(timeIntervalSince1970:))
+        for _ in 0..<2_000 {
+            dates.append(Date(timeIntervalSince1970: (first + Double(generator.next() % UInt64(last - first))).rounded(.down)
+                              + Double(generator.next() % 1000) / 1000))
+        }
+        for date in dates {
+            let whole = Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+            #expect(RFC3339.format(date) == reference.string(from: whole), "\(date.timeIntervalSince1970)")
+        }
+        #expect(RFC3339.formatMilliseconds(Date(timeIntervalSince1970: 1_801_396_800.25)) == "2027-01-31T12:00:00.250Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: .nan)) == "1970-01-01T00:00:00Z", "never a trap")
+    }
+
+    @Test("Validity times by arithmetic: Foundation's Gregorian calendar from 1583 to 9999; proleptic before, as OpenSSL")
+    func civilTimes() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: "UTC"))
+        var generator = XorShift(seed: 5280)
+        var samples = [(1583, 1, 1), (1600, 2, 29), (1900, 2, 28), (1970, 1, 1), (2000, 2, 29), (2049, 12, 31), (9999, 12, 31)]
+        for _ in 0..<2_000 {
+            let month = Int(generator.next() % 12) + 1
+            let year = Int(generator.next() % (9999 - 1583)) + 1583  // Foundation is Julian before 1582-10-15
+            let days = try #require(calendar.range(of: .day, in: .month,
+                                                   for: calendar.date(from: DateComponents(year: year, month: month)) ?? Date()))
+            samples.append((year, month, Int(generator.next() % UInt64(days.count)) + 1))
+        }
+        for (year, month, day) in samples {
+            let (hour, minute, second) = (Int(generator.next() % 24), Int(generator.next() % 60), Int(generator.next() % 60))
+            let expected = calendar.date(from: DateComponents(year: year, month: month, day: day,
+                                                              hour: hour, minute: minute, second: second))
+            let made = UTCDate.make(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+            #expect(made == expected, "\(year)-\(month)-\(day) \(hour):\(minute):\(second)")
+        }
+        // Proleptic Gregorian, as OpenSSL and RFC 5280 count: 0001-01-01 is 62,135,596,800 s before 1970.
+        #expect(UTCDate.make(year: 1, month: 1, day: 1, hour: 0, minute: 0, second: 0).timeIntervalSince1970 == -62_135_596_800)
+        #expect(UTCDate.make(year: 0, month: 3, day: 1, hour: 0, minute: 0, second: 0).timeIntervalSince1970 == -62_162_035_200)
+    }
 }

@@ -197,24 +197,17 @@ struct TBSFields {
 
 extension ASN1Node {
     fileprivate func asDate() throws -> Date {
-        var components = DateComponents()
-        components.timeZone = TimeZone(identifier: "UTC")
+        // SwiftASN1 has checked every field's range, the day against its month included.
         if identifier == UTCTime.defaultIdentifier {
             let time = try UTCTime(derEncoded: self)
-            (components.year, components.month, components.day) = (time.year, time.month, time.day)
-            (components.hour, components.minute, components.second) = (time.hours, time.minutes, time.seconds)
+            return UTCDate.make(year: time.year, month: time.month, day: time.day,
+                                hour: time.hours, minute: time.minutes, second: time.seconds)
         } else if identifier == GeneralizedTime.defaultIdentifier {
             let time = try GeneralizedTime(derEncoded: self)
-            (components.year, components.month, components.day) = (time.year, time.month, time.day)
-            (components.hour, components.minute, components.second) = (time.hours, time.minutes, time.seconds)
+            return UTCDate.make(year: time.year, month: time.month, day: time.day,
+                                hour: time.hours, minute: time.minutes, second: time.seconds)
         } else {
             throw ASN1Error.invalidASN1Object(reason: "a validity time is neither UTCTime nor GeneralizedTime")
         }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-        guard let date = calendar.date(from: components) else {
-            throw ASN1Error.invalidASN1Object(reason: "a validity time is not a real date")
-        }
-        return date
     }
 }

@@ -60,23 +60,41 @@ public struct ValidityPeriod: Hashable, Sendable {
 
 /// RFC 3339 times in UTC, as every TrustGate output prints them.
 public enum RFC3339 {
-    /// `2027-01-31T12:00:00Z`.
+    /// `2027-01-31T12:00:00Z` (fractions of a second dropped). By arithmetic, not `ISO8601DateFormatter`:
+    /// that one loads ICU, a fifth of what `cert create` costs in all.
     public static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        stamp(date, milliseconds: false)
     }
 
     /// `2027-01-31T12:00:00.123Z`, for logs: no formatter object, cheap enough to call per request.
     public static func formatMilliseconds(_ date: Date) -> String {
-        let seconds = date.timeIntervalSince1970
-        var time = time_t(seconds.rounded(.down))
+        stamp(date, milliseconds: true)
+    }
+
+    private static func stamp(_ date: Date, milliseconds: Bool) -> String {
+        let raw = date.timeIntervalSince1970.isFinite ? date.timeIntervalSince1970 : 0
+        let seconds = raw.rounded(.down)
+        var time = time_t(exactly: seconds) ?? 0
         var parts = tm()
         gmtime_r(&time, &parts)
-        let milliseconds = Int((seconds - seconds.rounded(.down)) * 1000)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), milliseconds)
+        var text = ""
+        text.reserveCapacity(24)
+        func append(_ value: Int32, digits: Int, then separator: String) {
+            let decimal = String(value)
+            text += String(repeating: "0", count: max(0, digits - decimal.count)) + decimal + separator
+        }
+        append(parts.tm_year + 1900, digits: 4, then: "-")
+        append(parts.tm_mon + 1, digits: 2, then: "-")
+        append(parts.tm_mday, digits: 2, then: "T")
+        append(parts.tm_hour, digits: 2, then: ":")
+        append(parts.tm_min, digits: 2, then: ":")
+        if milliseconds {
+            append(parts.tm_sec, digits: 2, then: ".")
+            append(Int32(min(999, (raw - seconds) * 1000)), digits: 3, then: "Z")
+        } else {
+            append(parts.tm_sec, digits: 2, then: "Z")
+        }
+        return text
     }
 
     /// Reads `2027-01-31T12:00:00Z`, with an offset (`+02:00`), fractional seconds, or a bare date
@@ -92,6 +110,22 @@ public enum RFC3339 {
             if let date = formatter.date(from: trimmed) { return date }
         }
         return nil
+    }
+}
+
+/// Civil time in UTC to `Date`, by arithmetic (Howard Hinnant's days-from-civil), not `Calendar`, which loads
+/// ICU: certificates' validity times are read on every command that opens one.
+public enum UTCDate {
+    /// The instant of a proleptic Gregorian date and time in UTC. The caller has checked the ranges (month 1–12, a
+    /// day the month has, a year of 0–9999, hour 0–23, minute 0–59); a second of 60 counts as the next minute's 0.
+    public static func make(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Date {
+        let shifted = month <= 2 ? year - 1 : year
+        let era = (shifted >= 0 ? shifted : shifted - 399) / 400
+        let yearOfEra = shifted - era * 400
+        let dayOfYear = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return Date(timeIntervalSince1970: Double(days * 86_400 + hour * 3_600 + minute * 60 + second))
     }
 }
 
