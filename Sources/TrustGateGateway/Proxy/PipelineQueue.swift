@@ -5,7 +5,9 @@ import NIOCore
 struct PipelineQueue {
     static let limit = 65_536
 
-    private var parts = CircularBuffer<ProxyHandler.RequestPart>()
+    /// Room for one part to begin with: most clients never pipeline, and NIO's default of 16 parsed heads was
+    /// 2.8 KB of every idle connection (massif, 1,500 idle TLS clients).
+    private var parts = CircularBuffer<ProxyHandler.RequestPart>(initialCapacity: 1)
     private(set) var bytes = 0
 
     var isEmpty: Bool { parts.isEmpty }
