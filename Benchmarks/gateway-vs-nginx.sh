@@ -31,8 +31,9 @@
 # connections per gateway, 10000), IDLE_SETTLE (seconds between the last one open and the RSS
 # reading, 2), SCENARIOS (a subset, in order, of idle-tls keepalive-1k keepalive-64k
 # new-conn-1k handshake-1k), PROFILE=perf.data (records trustgate with `perf record -g`
-# during PROFILE_SCENARIO, default keepalive-1k; that row's CPU figures then include perf's own
-# overhead), SYSCALLS=1 (strace -c each gateway during PROFILE_SCENARIO: system calls per request).
+# during PROFILE_SCENARIO, any scenario but idle-tls, default keepalive-1k; that row's CPU
+# figures then include perf's own overhead), SYSCALLS=1 (strace -c each gateway during
+# PROFILE_SCENARIO, wrk scenarios: system calls per request).
 # Linux only. Not a test: figures go in notes.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -414,16 +415,26 @@ record() {
   printf '  %-14s %-10s %10s req/s  gateway CPU %6s s  %8s req/CPU-s  errors %s\n' "$1" "$2" "$4" "$cpu" "$per" "$7" >&2
 }
 
+# profile_start SCENARIO TARGET / profile_stop: `perf record` of trustgate during PROFILE_SCENARIO
+perf_pid=""
+profile_start() {
+  perf_pid=""
+  if [[ -n "${PROFILE:-}" && $2 == trustgate && $1 == "${PROFILE_SCENARIO:-keepalive-1k}" ]]; then
+    perf record -g -F 999 -p "${gwpid[$2]}" -o "$([[ $PROFILE = /* ]] && echo "$PROFILE" || echo "$start_dir/$PROFILE")" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+}
+profile_stop() {
+  if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" || true; fi
+  perf_pid=""
+}
+
 # run_wrk SCENARIO TARGET PATH [wrk args]
 run_wrk() {
   local scenario=$1 t=$2 path=$3 out="wrk.$1.$2" t0 t1 parsed
   shift 3
   t0="$(ticks "${gwpid[$t]:-0}")"
-  local perf_pid=""
-  if [[ -n "${PROFILE:-}" && $t == trustgate && $scenario == "${PROFILE_SCENARIO:-keepalive-1k}" ]]; then
-    perf record -g -F 999 -p "${gwpid[$t]}" -o "$([[ $PROFILE = /* ]] && echo "$PROFILE" || echo "$start_dir/$PROFILE")" >/dev/null 2>&1 &
-    perf_pid=$!
-  fi
+  profile_start "$scenario" "$t"
   local strace_pid=""
   if [[ -n "${SYSCALLS:-}" && -n "${gwpid[$t]}" && $scenario == "${PROFILE_SCENARIO:-keepalive-1k}" ]]; then
     local traced=() p
@@ -434,7 +445,7 @@ run_wrk() {
   fi
   run_bg wrk -t1 -c"$connections" -d"$duration" --latency "$@" -H "Host: ${host[$t]}" \
     "https://127.0.0.1:${port[$t]}/$path" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against $t"; }
-  if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" || true; fi
+  profile_stop
   if [[ -n "$strace_pid" ]]; then
     kill -INT "$strace_pid" 2>/dev/null || true; wait "$strace_pid" || true
     local requests
@@ -464,6 +475,7 @@ run_wrk() {
 # run_stime SCENARIO TARGET: STIME_CLIENTS parallel `openssl s_time -new`
 run_stime() {
   local scenario=$1 t=$2 i pid t0 t1 start end n=0 bad=0 spids=() line c
+  profile_start "$scenario" "$t"
   t0="$(ticks "${gwpid[$t]:-0}")"
   start="$(date +%s%N)"
   for ((i = 1; i <= stime_clients; i++)); do
@@ -477,6 +489,7 @@ run_stime() {
   done
   end="$(date +%s%N)"
   t1="$(ticks "${gwpid[$t]:-0}")"
+  profile_stop
   for ((i = 1; i <= stime_clients; i++)); do
     line="$(grep -m1 'connections in .* real seconds' "stime.$t.$i" || true)"
     c="${line%% *}"
