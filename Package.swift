@@ -111,7 +111,7 @@ let package = Package(
         .target(
             name: "TrustGateTesting",
             dependencies: [
-                "TrustGatePKI", .product(name: "X509", package: "swift-certificates"),
+                "TrustGatePKI", "TrustGateGateway", .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

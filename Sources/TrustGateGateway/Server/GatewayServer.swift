@@ -125,7 +125,7 @@ public final class GatewayServer: Sendable {
             snapshotWritten: starting.snapshotWritten, metrics: metrics, logger: logger
         ) {
             routes.current.clearMarks()
-            Task(executorPreference: JudgeExecutor.shared) {
+            Task(executorPreference: ThreadPoolExecutor.judge) {
                 await connector.registry.revalidate(with: state, logger: logger)
             }
         }

@@ -253,7 +253,7 @@ final class UpstreamTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let judge = self.judge
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let promise = context.eventLoop.makePromise(of: Judgement.self)
-        Task(executorPreference: JudgeExecutor.shared) { promise.succeed(await judge(evidence)) }
+        Task(executorPreference: ThreadPoolExecutor.judge) { promise.succeed(await judge(evidence)) }
         promise.futureResult.whenComplete { result in
             let (handler, context) = bound.value
             guard case .verifying = handler.state else { return }
