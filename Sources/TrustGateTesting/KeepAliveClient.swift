@@ -1,5 +1,4 @@
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -32,7 +31,8 @@ public final class KeepAliveClient: @unchecked Sendable {
     }
 
     /// The status code of `GET path`, or nil when no answer came within `timeout` (the connection is then closed
-    /// and the next request opens a new one). A connection the server closed is reopened once.
+    /// and the next request opens a new one) or none could be had. A connection the server closed is reopened
+    /// once; a timeout is not retried.
     public func status(_ path: String = "/", timeout: TimeAmount = .seconds(5)) -> Int? {
         for attempt in 0..<2 {
             do {
@@ -46,14 +46,14 @@ public final class KeepAliveClient: @unchecked Sendable {
                 channel.write(HTTPClientRequestPart.head(head), promise: nil)
                 try channel.writeAndFlush(HTTPClientRequestPart.end(nil)).wait()
                 let scheduled = channel.eventLoop.scheduleTask(in: timeout) {
-                    answer.fail(ChannelError.connectTimeout(timeout))
+                    answer.fail(NoAnswer())
                 }
                 defer { scheduled.cancel() }
                 return try answer.futureResult.wait()
             } catch {
                 channel?.close(promise: nil)
                 channel = nil
-                if attempt == 1 { return nil }
+                if attempt == 1 || error is NoAnswer { return nil }
             }
         }
         return nil
@@ -83,6 +83,9 @@ public final class KeepAliveClient: @unchecked Sendable {
         pending = collector
         return channel
     }
+
+    /// No response within the timeout.
+    private struct NoAnswer: Error {}
 
     /// Completes the current request's promise with the response's status at the response's end; fails it when
     /// the connection closes or errors first.
