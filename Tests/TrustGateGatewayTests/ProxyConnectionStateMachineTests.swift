@@ -192,4 +192,50 @@ struct ProxyConnectionStateMachineTests {
         let result35 = close.answerCloses()
         #expect(result35)
     }
+
+    @Test("A WebSocket handshake is the last request parsed: what follows is held; a 101 makes a tunnel, anything else a close")
+    func webSocket() throws {
+        let text = "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        let handshake = try Self.request(text)
+        var machine = try Self.exchanging(Self.get)
+        _ = machine.received(.end)
+        #expect(!machine.holdingRaw, "a plain request leaves the parser on")
+        _ = machine.requestEnd()
+        // Pipelined behind a plain request: it waits, but the parser stops after it all the same.
+        let waiting = machine.received(.head(handshake))
+        #expect(waiting == (false, false) && !machine.holdingRaw)
+        _ = machine.received(.end)
+        #expect(machine.holdingRaw)
+
+        var refused = try Self.exchanging(text)
+        #expect(!refused.keepAlive, "after a handshake: a tunnel or a close, never another request")
+        _ = refused.received(.end)
+        _ = refused.requestEnd()
+        refused.responseHead(try HTTP1.parse(Array("HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n".utf8), request: false),
+                             framing: .none, at: Self.now, readTimeout: nil)
+        let end = refused.responseEnd()
+        #expect(end == .init(reuseUpstream: true, keepClient: false))
+
+        var tunnel = try Self.exchanging(text)
+        _ = tunnel.received(.end)
+        _ = tunnel.requestEnd()
+        tunnel.switchProtocols(at: Self.now, idle: .seconds(10))
+        #expect(tunnel.phase == .tunnel && !tunnel.holdingRaw && !tunnel.responsePending)
+        let limits = ProxyTimeouts.Limits(keepAlive: .seconds(75), header: .seconds(60), send: .seconds(60))
+        #expect(tunnel.nextDeadline(limits, backendPaused: false) == Self.now + .seconds(10))
+        tunnel.tunnelActivity(at: Self.now + .seconds(5))
+        let early = tunnel.expired(at: Self.now + .seconds(14), limits, backendPaused: true)
+        #expect(early == nil)
+        let idle = tunnel.expired(at: Self.now + .seconds(15), limits, backendPaused: true)
+        #expect(idle == .tunnelIdle)
+        tunnel.clientWritable(false, at: Self.now + .seconds(6))
+        #expect(tunnel.nextDeadline(limits, backendPaused: true) == Self.now + .seconds(15))
+        let body = tunnel.requestBody(ByteBuffer(string: "x"))
+        #expect(body == .drop)
+        let closesNow = tunnel.drain()
+        #expect(!closesNow, "an open tunnel is left to the drain timeout")
+        let lost = tunnel.upstreamLost(canRetry: true)
+        #expect(lost == .endTunnel, "never retried: the backend took the handshake")
+    }
 }
+

@@ -20,7 +20,7 @@ extension GatewayConfiguration {
     /// - `backend-settings[]`: `name`, `protocol` (`https` default | `http`), `port`, `host-name`,
     ///   `pick-host-name-from-member` (default false), `trust` (`trusted-root` default | `pinned` | `well-known-ca`),
     ///   `request-timeout` (default `30s`), `connect-timeout` (default `10s`), `read-timeout` (default `60s`),
-    ///   `verification-profile` (`strict` default | `compatible`).
+    ///   `websocket-idle-timeout` (default `1h`), `verification-profile` (`strict` default | `compatible`).
     ///   `affinity` (`{cookie: TrustGateAffinity, same-site-none: false}`), `probe` (`{path, interval, timeout,
     ///   unhealthy-threshold, status-codes, body-match}`), `client-certificate` (as a listener's `certificate`).
     /// - `rules[]`: `name`, `listener`, `pool`, `settings`, `paths[]` (`{match, pool, settings}`), `redirect`.
@@ -33,6 +33,8 @@ extension GatewayConfiguration {
     /// - `allow-encoded-slashes`: `true` keeps `%2F` and `%5C` in paths encoded (matched as text) instead of 400.
     /// - listeners' `max-connections` (default 10,000): accepting pauses while that many connections are open.
     /// - backend settings' `read-timeout` (default `60s`): between two reads of a response once it began.
+    /// - backend settings' `websocket-idle-timeout` (default `1h`): a WebSocket tunnel that carries nothing either
+    ///   way for that long is closed.
     public static func load(yaml text: String, baseDirectory: String) throws(ConfigurationProblems) -> GatewayConfiguration {
         let reader = ConfigurationReader()
         let root: Node?

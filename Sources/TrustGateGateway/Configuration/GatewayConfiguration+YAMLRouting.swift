@@ -11,7 +11,7 @@ extension GatewayConfiguration {
         guard let fields = reader.mapping(
             field,
             allowed: ["name", "protocol", "port", "host-name", "pick-host-name-from-member", "trust", "request-timeout",
-                      "connect-timeout", "read-timeout", "affinity", "probe", "client-certificate", "verification-profile"])
+                      "connect-timeout", "read-timeout", "websocket-idle-timeout", "affinity", "probe", "client-certificate", "verification-profile"])
         else { return nil }
         let name = reader.string(fields["name"], required: "\(field.path).name")
         let scheme = fields["protocol"].map { reader.choice($0, Scheme.self, allowed: [.https, .http]) } ?? .https
@@ -72,6 +72,7 @@ extension GatewayConfiguration {
         settings.affinity = affinity
         settings.probe = probe
         settings.readTimeout = reader.duration(fields["read-timeout"]) ?? 60
+        settings.webSocketIdleTimeout = reader.duration(fields["websocket-idle-timeout"]) ?? 3600
         if let field = fields["verification-profile"],
             let profile = reader.choice(field, VerificationProfile.self, allowed: VerificationProfile.allCases)
         {

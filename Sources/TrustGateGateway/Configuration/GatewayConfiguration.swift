@@ -173,6 +173,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         /// Between two reads from the backend once its response began (nginx's `proxy_read_timeout`); then both
         /// connections close. Default 60 s.
         public var readTimeout: TimeInterval = 60
+        /// How long a WebSocket tunnel may carry nothing either way before both connections close. Default 1 h.
+        public var webSocketIdleTimeout: TimeInterval = 3600
         /// How strictly the backend's chain is judged. Default `strict`.
         public var verificationProfile = VerificationProfile.strict
         /// Cookie-based affinity (Azure's); off by default.

@@ -54,9 +54,17 @@ public enum GatewayFuzzEntryPoints {
             read(bytes, framer: framer) { request in
                 _ = (request.target.originForm, request.host, request.expectsContinue, request.head.isKeepAlive)
                 _ = request.head.fields.map(request.head.isNominated)
+                var forwarded = ByteBuffer()
+                request.writeForwardedHead(host: request.host, into: &forwarded)
+                // A WebSocket handshake, once recognised, is exactly what RFC 6455 §4.1 allows.
+                if request.webSocket != nil {
+                    precondition(request.head.minorVersion == 1 && !request.framing.hasBody, "a WebSocket handshake with a body")
+                }
             }
         } else {
-            let framer = HTTP1ResponseFramer(dechunk: bytes.count % 2 == 0)
+            var framer = HTTP1ResponseFramer(dechunk: bytes.count % 2 == 0)
+            // A third of the inputs answer a WebSocket handshake (RFC 6455's example key): their 101s are judged.
+            if bytes.count % 3 == 0 { framer.webSocket = WebSocketUpgrade(expectedAccept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") }
             read(bytes, framer: framer) { head, _ in
                 _ = (head.isKeepAlive, head.fields.map(head.isNominated))
             }

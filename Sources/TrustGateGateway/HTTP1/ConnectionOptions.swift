@@ -11,6 +11,8 @@ struct ConnectionOptions {
 
     var close = false
     var keepAlive = false
+    /// The `upgrade` option (RFC 9110 §7.8): the Upgrade field is meant for this hop.
+    var upgrade = false
     /// Lower-cased names of other fields that are connection-specific; usually empty.
     var nominated: Set<[UInt8]> = []
 
@@ -32,6 +34,8 @@ struct ConnectionOptions {
                     close = true
                 } else if HTTP1.equalsLowercase(name, "keep-alive") {
                     keepAlive = true
+                } else if HTTP1.equalsLowercase(name, "upgrade") {
+                    upgrade = true
                 } else if HTTP1.FieldKind.classify(name) == .other {
                     nominated.insert(Self.lowercased(token))
                 }

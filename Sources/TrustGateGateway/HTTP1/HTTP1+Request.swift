@@ -11,6 +11,8 @@ extension HTTP1 {
         /// The host the request is for: an absolute-form target's authority, else the Host field; empty for an
         /// HTTP/1.0 request without Host.
         let host: String
+        /// The WebSocket handshake the request opens (``WebSocketUpgrade``), nil for a plain request.
+        let webSocket: WebSocketUpgrade?
 
         /// Validates `head`: framing (``HTTP1/requestFraming(_:)``), target, and exactly one valid Host on
         /// HTTP/1.1 (RFC 9112 §3.2: none, two, or an invalid one is 400); at most one, valid, on HTTP/1.0.
@@ -30,13 +32,15 @@ extension HTTP1 {
                 throw .malformed("an HTTP/1.1 request without Host")
             }
             host = target.authority ?? hostField.map { head.string($0.value) } ?? ""
+            webSocket = try WebSocketUpgrade.requested(by: head, hasBody: framing.hasBody)
         }
 
         /// The request line and fields as the backend gets them, written from what was parsed: the method, the
         /// normalized target in origin-form, HTTP/1.1; `Host: host`; the parsed framing (`Content-Length: N` or
         /// `Transfer-Encoding: chunked`, never the client's own fields); then the client's other fields, except
         /// those the gateway handles by kind (hop-by-hop, Host, framing, Expect, X-Forwarded-*), those its
-        /// Connection field names, and those `drop` refuses. The empty line that ends the head is not written.
+        /// Connection field names, and those `drop` refuses; for a WebSocket handshake, `Connection: upgrade` and
+        /// `Upgrade: websocket` (the only protocol ever relayed). The empty line that ends the head is not written.
         func writeForwardedHead(host: String, into buffer: inout ByteBuffer, dropping drop: (Field) -> Bool = { _ in false }) {
             buffer.writeBytes(head.bytes[head.first])
             buffer.writeStaticString(" ")
@@ -54,6 +58,7 @@ extension HTTP1 {
             case .none, .untilClose:
                 break
             }
+            if webSocket != nil { buffer.writeStaticString("Connection: upgrade\r\nUpgrade: websocket\r\n") }
             head.writeFields(into: &buffer) { field in field.kind != .other || drop(field) }
         }
 

@@ -98,7 +98,8 @@ struct HTTP1RequestFramer: HTTP1MessageFramer {
 }
 
 /// Response heads with the framing RFC 9112 §6.3 gives them for the request they answer; interim (1xx)
-/// responses skipped; `101 Switching Protocols` refused unless `allowSwitching`.
+/// responses skipped; `101 Switching Protocols` refused unless it accepts the request's WebSocket handshake
+/// (``WebSocketUpgrade/checkSwitching(_:)``) or `allowSwitching` (a probe, which reads no further).
 struct HTTP1ResponseFramer: HTTP1MessageFramer {
     /// The response answers a HEAD request (no body whatever its fields say).
     var toHEAD = false
@@ -107,10 +108,15 @@ struct HTTP1ResponseFramer: HTTP1MessageFramer {
     /// Relay a Content-Length body as received (else, as for a probe, as data alone).
     var relay = true
     var allowSwitching = false
+    /// The WebSocket handshake the request opened, whose 101 makes the connection a tunnel.
+    var webSocket: WebSocketUpgrade?
 
     func frame(_ head: HTTP1.Head) throws(HTTP1.ParseError) -> (message: (HTTP1.Head, HTTP1.Framing), framing: HTTP1.Framing, output: BodyReader.Output)? {
         if head.status == 101 {
-            guard allowSwitching else { throw .malformed("101 Switching Protocols") }
+            if !allowSwitching {
+                guard let webSocket else { throw .malformed("101 Switching Protocols to a request that asked for none") }
+                try webSocket.checkSwitching(head)
+            }
             return ((head, HTTP1.Framing.none), .none, .relay)
         }
         if head.status < 200 { return nil }  // 100 Continue, 103 Early Hints: not relayed

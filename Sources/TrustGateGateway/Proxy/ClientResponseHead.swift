@@ -40,6 +40,22 @@ enum ClientResponseHead {
         buffer.writeStaticString("\r\n")
     }
 
+    /// The backend's `101` to a WebSocket handshake as the client gets it: its fields but the hop-by-hop ones and
+    /// any framing, then `Connection: upgrade` and `Upgrade: websocket` (the one protocol it was allowed to name).
+    static func writeSwitching(
+        _ head: HTTP1.Head, extraFields: String = "", dropping drop: ((HTTP1.Field) -> Bool)? = nil,
+        into buffer: inout ByteBuffer
+    ) {
+        buffer.writeStaticString("HTTP/1.1 101 ")
+        buffer.writeBytes(head.bytes[head.second])
+        buffer.writeStaticString("\r\n")
+        head.writeFields(into: &buffer) {
+            $0.kind.isHopByHop || $0.kind == .transferEncoding || $0.kind == .contentLength || drop?($0) == true
+        }
+        buffer.writeString(extraFields)
+        buffer.writeStaticString("Connection: upgrade\r\nUpgrade: websocket\r\n\r\n")
+    }
+
     private static func writeContentLength(_ length: Int, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("Content-Length: ")
         buffer.writeString(String(length))

@@ -4,6 +4,11 @@ import NIOCore
 /// out the actions they return (as NIOHTTP1's `HTTPServerPipelineHandler` and async-http-client's
 /// `HTTP1ConnectionStateMachine` are built). The connection reads one request at a time: the parts of requests
 /// pipelined behind it wait in ``PipelineQueue`` until its response has been written.
+///
+/// A WebSocket handshake (``WebSocketUpgrade``) is the last request read as HTTP: what the client sends after it
+/// is held as raw bytes until the backend answers. A `101` that accepts the handshake makes the connection a
+/// tunnel (bytes relayed both ways until either side closes); any other answer closes the client connection after
+/// it, the held bytes never parsed, so a refused upgrade cannot smuggle a request behind it.
 struct ProxyConnectionStateMachine {
     /// Where the request in progress stands with the backend.
     enum Phase: Equatable {
@@ -15,6 +20,8 @@ struct ProxyConnectionStateMachine {
         case exchanging
         /// The gateway answered the request itself: the rest of it is read and dropped.
         case answering
+        /// The backend switched to WebSocket: bytes go both ways as they come, until either side closes.
+        case tunnel
     }
 
     enum BodyAction: Equatable {
@@ -52,6 +59,8 @@ struct ProxyConnectionStateMachine {
         case retry
         /// Answer 502.
         case answer
+        /// A tunnel's backend closed: the client connection closes after what was written to it.
+        case endTunnel
     }
 
     private(set) var phase = Phase.idle
@@ -73,6 +82,10 @@ struct ProxyConnectionStateMachine {
     private(set) var draining = false
     /// A request the parser refused: nothing more is read.
     private(set) var refused = false
+    /// The parser has read a WebSocket handshake whole: the client's next bytes are not parsed but held.
+    private(set) var holdingRaw = false
+    /// The parser is inside a WebSocket handshake (between its head and its end).
+    private var readingUpgrade = false
 
     // MARK: The client's requests
 
@@ -87,6 +100,13 @@ struct ProxyConnectionStateMachine {
 
     /// Whether `part` is handled now (else it waits in the pipeline; `pause`: stop reading the client).
     mutating func received(_ part: ProxyHandler.RequestPart) -> (handleNow: Bool, pause: Bool) {
+        switch part {
+        case .head(let request): readingUpgrade = request.webSocket != nil
+        case .body: break
+        case .end:
+            holdingRaw = readingUpgrade
+            readingUpgrade = false
+        }
         guard (responsePending && requestEnded) || !pipeline.isEmpty else { return (true, false) }
         pipeline.append(part)
         return (false, pipeline.isOverLimit)
@@ -103,7 +123,8 @@ struct ProxyConnectionStateMachine {
         timeouts.requestBegan()
         responsePending = true
         requestMinorVersion = request.head.minorVersion
-        keepAlive = request.head.isKeepAlive && !draining
+        // After a WebSocket handshake the connection is either a tunnel or closed: never another request.
+        keepAlive = request.head.isKeepAlive && !draining && request.webSocket == nil
         requestEnded = false
         requestHasBody = request.framing.hasBody
         responseStarted = false
@@ -119,7 +140,7 @@ struct ProxyConnectionStateMachine {
             return .buffered(pause: bytes > 65_536)
         case .exchanging:
             return .forward
-        case .idle, .answering:
+        case .idle, .answering, .tunnel:
             return .drop
         }
     }
@@ -132,7 +153,7 @@ struct ProxyConnectionStateMachine {
             return draining ? .closeClient : .none
         case .exchanging:
             return .flushUpstream
-        case .connecting, .idle:
+        case .connecting, .idle, .tunnel:
             return .none
         }
     }
@@ -144,7 +165,7 @@ struct ProxyConnectionStateMachine {
         let requestBeingForwarded: Bool
         switch phase {
         case .connecting, .exchanging: requestBeingForwarded = !requestEnded
-        case .idle, .answering: requestBeingForwarded = false
+        case .idle, .answering, .tunnel: requestBeingForwarded = false
         }
         guard !responseStarted, !responsePending || phase == .answering || requestBeingForwarded else { return .close }
         // A body refused part-way: what the backend got of the request is cut off with its connection; the client
@@ -221,6 +242,22 @@ struct ProxyConnectionStateMachine {
         if requestMinorVersion == 0, framing == .chunked || framing == .untilClose { keepAlive = false }
     }
 
+    /// The backend accepted the WebSocket handshake: from `now` the connection is a tunnel, closed after `idle`
+    /// without a byte either way.
+    mutating func switchProtocols(at now: NIODeadline, idle: TimeAmount) {
+        phase = .tunnel
+        holdingRaw = false
+        responseStarted = false
+        responsePending = false
+        timeouts.responseEnded()
+        timeouts.tunnelBegan(at: now, idle: idle)
+    }
+
+    /// Bytes went through the tunnel, one way or the other.
+    mutating func tunnelActivity(at now: NIODeadline) {
+        timeouts.tunnelActivity(at: now)
+    }
+
     mutating func responseBody(at now: NIODeadline) {
         timeouts.upstreamRead(at: now)
     }
@@ -267,6 +304,7 @@ struct ProxyConnectionStateMachine {
 
     /// The upstream connection closed or failed before the response ended.
     mutating func upstreamLost(canRetry: Bool) -> LostAction {
+        if phase == .tunnel { return .endTunnel }
         guard phase == .exchanging else { return .none }
         if responseStarted {
             timeouts.responseEnded()

@@ -75,12 +75,13 @@ extension ProxyHandler {
         requestHead.write(exchange, into: &head)
         let toHEAD = exchange.head.isHEAD
         let dechunk = machine.requestMinorVersion == 0
+        let webSocket = exchange.request.webSocket
         let connector = environment.connector
         record.member = exchange.target
         record.upstreamSentAt = now
         if !exchange.avoidPool, let link = connector.pool.take(key, generation: connector.generation) {
             attach(link)
-            link.handler.expectResponse(toHEAD: toHEAD, dechunk: dechunk)
+            link.handler.expectResponse(toHEAD: toHEAD, dechunk: dechunk, webSocket: webSocket)
             exchange.fromPool = true
             exchange.bodySent = !buffered.isEmpty
             self.exchange = exchange
@@ -99,7 +100,7 @@ extension ProxyHandler {
         let pool = connector.pool
         let handler = NIOLoopBound(UpstreamResponseHandler(), eventLoop: eventLoop)
         handler.value.owner = self
-        handler.value.expectResponse(toHEAD: toHEAD, dechunk: dechunk)
+        handler.value.expectResponse(toHEAD: toHEAD, dechunk: dechunk, webSocket: webSocket)
         connector.connect(member: exchange.member, settings: settings, eventLoop: eventLoop) { channel in
             channel.closeFuture.whenComplete { _ in pool.forget(channel, key: key) }
             return channel.eventLoop.makeCompletedFuture {

@@ -47,6 +47,8 @@ extension ProxyHandler {
             }
             // Backpressure: a slow client stops us reading the backend until its buffer drains.
             if !context.channel.isWritable { pauseUpstream() }
+        case .switching(let head):
+            switchProtocols(head, context: context)
         case .end:
             writeHeldHead(context: context)
             clientNeedsFlush = false
@@ -64,6 +66,50 @@ extension ProxyHandler {
                 context.close(promise: nil)
             }
         }
+    }
+
+    /// The backend accepted the WebSocket handshake: the client gets its 101, the backend what the client sent
+    /// after the handshake, and from now on bytes go both ways (``tunnelFromBackend(_:)``, `relayToBackend`).
+    private func switchProtocols(_ head: HTTP1.Head, context: ChannelHandlerContext) {
+        let now = self.now
+        let idle = exchange.map { TimeAmount.seconds(clamping: $0.route.settings.webSocketIdleTimeout) } ?? .hours(1)
+        machine.switchProtocols(at: now, idle: idle)
+        armTimer()
+        record.status = 101
+        record.bytes = 0
+        record.upstreamAnsweredAt = now
+        var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 64)
+        let rewrite = exchange?.route.rewrite
+        ClientResponseHead.writeSwitching(
+            head,
+            extraFields: (exchange?.affinityCookie(secure: environment.listener.scheme == .https) ?? "")
+                + (rewrite?.responseSet.map { "\($0.name): \($0.value)\r\n" }.joined() ?? ""),
+            dropping: rewrite.map { rewrite in
+                { ClientResponseHead.rewrites(head, $0, set: rewrite.responseSet, remove: rewrite.responseRemove) }
+            },
+            into: &buffer
+        )
+        writeToClient(buffer, context: context)
+        context.flush()
+        clientNeedsFlush = false
+        account(status: 101, bodyBytes: 0)
+        exchange = nil
+        if let upstream {
+            for part in heldRaw { lastUpstreamWrite = upstream.channel.write(part) }
+            upstream.channel.flush()
+        }
+        heldRaw = []
+        heldRawBytes = 0
+        resumeClient()
+    }
+
+    /// A tunnel's bytes from the backend, to the client as they come; a client that takes nothing stops the
+    /// backend being read (and its send timeout runs).
+    func tunnelFromBackend(_ buffer: ByteBuffer) {
+        guard let context, machine.phase == .tunnel else { return }
+        machine.tunnelActivity(at: now)
+        writeToClient(buffer, context: context)
+        if !context.channel.isWritable { pauseUpstream() }
     }
 
     private func writeHeldHead(context: ChannelHandlerContext) {
@@ -95,7 +141,7 @@ extension ProxyHandler {
 
     /// The backend can take more: read the client again.
     func upstreamWritabilityChanged(_ channel: Channel) {
-        if channel.isWritable, machine.phase == .exchanging { resumeClient() }
+        if channel.isWritable, machine.phase == .exchanging || machine.phase == .tunnel { resumeClient() }
     }
 
     /// The upstream connection failed with an error (a TLS alert, a reset) before the response was complete:
@@ -127,10 +173,24 @@ extension ProxyHandler {
     private func upstreamLost(_ channel: Channel, category: GatewayOutcome, detail: String) {
         guard upstream?.channel === channel else { return }
         closeUpstream()
+        if machine.phase == .tunnel {
+            // The backend ended the tunnel: the client gets what it sent first (its Close frame), then the close.
+            guard let context else { return }
+            if clientNeedsFlush {
+                clientNeedsFlush = false
+                context.flush()
+            }
+            if let lastWrite {
+                lastWrite.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+            } else {
+                context.close(promise: nil)
+            }
+            return
+        }
         guard let exchange, let context else { return }
         let retry = exchange.retryingOnNewConnection()
         switch machine.upstreamLost(canRetry: retry != nil) {
-        case .none:
+        case .none, .endTunnel:
             break
         case .closeClient:
             context.close(promise: nil)

@@ -17,6 +17,11 @@ import TrustGatePKI
 /// are relayed as they arrive with their framing, and only where each message ends is tracked. Requests a client
 /// pipelines behind the one in progress wait their turn (reading stops only when more than 64 KiB of them wait),
 /// and a request the parser refuses is answered 400 (431, 501, 505 as the case is) and the connection closed.
+///
+/// A WebSocket handshake goes to the backend like any request; the client's bytes after it are held, unparsed,
+/// until the backend answers. Its `101` makes the two connections a tunnel (``ProxyHandler/tunnelFromBackend(_:)``):
+/// bytes both ways as they come, with backpressure each way, until either side closes or the tunnel idles for
+/// `websocket-idle-timeout`; the upstream connection is never pooled again.
 final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -30,6 +35,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         case head(HTTP1.Head, HTTP1.Framing)
         case body(ByteBuffer)
         case end
+        /// A 101 that accepts the request's WebSocket handshake: what follows is tunnelled.
+        case switching(HTTP1.Head)
     }
 
     struct Environment: Sendable {
@@ -69,6 +76,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     var heldHead: ByteBuffer?
     /// While the client connection closes after the response: the last write, which the close waits for.
     var lastWrite: EventLoopFuture<Void>?
+    /// The client's bytes after a WebSocket handshake, held until the backend accepts it.
+    var heldRaw: [ByteBuffer] = []
+    var heldRawBytes = 0
+    /// In a tunnel: the last write to the backend, which closing it after the client left waits for.
+    var lastUpstreamWrite: EventLoopFuture<Void>?
 
     init(environment: Environment) {
         self.environment = environment
@@ -95,6 +107,13 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        if machine.phase == .tunnel, let upstream, let lastUpstreamWrite {
+            // What the client sent before it left (a WebSocket Close frame) still reaches the backend.
+            self.upstream = nil
+            upstream.handler.owner = nil
+            upstream.channel.flush()
+            lastUpstreamWrite.whenComplete { _ in upstream.channel.close(promise: nil) }
+        }
         closeUpstream()
         context.fireChannelInactive()
     }
@@ -116,12 +135,20 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard !machine.refused else { return }
         reading = true
         var buffer = unwrapInboundIn(data)
+        if machine.phase == .tunnel { return relayToBackend(buffer) }
+        if machine.holdingRaw { return holdRaw(buffer) }
         let framer = HTTP1RequestFramer(allowEncodedSlashes: environment.routes.current.configuration.allowEncodedSlashes)
         do throws(HTTP1.ParseError) {
-            while !machine.refused, let part = try reader.next(&buffer, framer: framer, allocator: context.channel.allocator) {
+            while !machine.refused, !machine.holdingRaw,
+                let part = try reader.next(&buffer, framer: framer, allocator: context.channel.allocator)
+            {
                 deliver(part, context: context)
             }
-            if reader.isPartialHead { machine.headBegan(at: now) }
+            if machine.holdingRaw {
+                if buffer.readableBytes > 0 { holdRaw(buffer) }
+            } else if reader.isPartialHead {
+                machine.headBegan(at: now)
+            }
         } catch {
             refuse(error, context: context)
         }
@@ -143,6 +170,23 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .close:
             context.close(promise: nil)
         }
+    }
+
+    /// Bytes after a WebSocket handshake: not HTTP, and for the backend only once it accepted the handshake.
+    private func holdRaw(_ buffer: ByteBuffer) {
+        heldRaw.append(buffer)
+        heldRawBytes += buffer.readableBytes
+        if heldRawBytes > 65_536 { pauseClient() }
+    }
+
+    /// A tunnel's bytes from the client, to the backend as they come; a backend that takes nothing stops the
+    /// client being read.
+    private func relayToBackend(_ buffer: ByteBuffer) {
+        guard let upstream else { return }
+        machine.tunnelActivity(at: now)
+        lastUpstreamWrite = upstream.channel.write(buffer)
+        upstreamNeedsFlush = true
+        if !upstream.channel.isWritable { pauseClient() }
     }
 
     private func deliver(_ part: RequestPart, context: ChannelHandlerContext) {
@@ -217,7 +261,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func resumeClient() {
-        guard clientReadPaused, !machine.pipeline.isOverLimit else { return }
+        guard clientReadPaused, !machine.pipeline.isOverLimit, heldRawBytes <= 65_536 else { return }
         clientReadPaused = false
         setAutoRead(context?.channel, true)
     }
@@ -287,6 +331,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             record = ExchangeRecord(request: nil, start: now)
             respondError(408, "Request Timeout", category: .verdict(.timeout), log: nil)
         case .idle:
+            context.close(promise: nil)
+        case .tunnelIdle:
+            environment.logger.notice("closing a WebSocket tunnel: idle for its timeout", metadata: [
+                "gateway": "\(environment.gateway)", "client": "\(clientAddress)",
+            ])
+            closeUpstream()
             context.close(promise: nil)
         }
     }

@@ -7,7 +7,8 @@ import NIOCore
 /// head has begun — and for a connection's first request from the accept — the header timeout
 /// (`client_header_timeout`); from a request until its response begins, the request timeout; while the response
 /// streams, the read timeout from the backend's last read (`proxy_read_timeout`); while the client takes nothing,
-/// the send timeout (`send_timeout`).
+/// the send timeout (`send_timeout`). A WebSocket tunnel has only two: the send timeout, and its idle timeout
+/// (`websocket-idle-timeout`) from the last byte either way.
 struct ProxyTimeouts {
     struct Limits {
         var keepAlive: TimeAmount
@@ -26,6 +27,8 @@ struct ProxyTimeouts {
         case headIncomplete
         /// No request within the keep-alive (or, for the first, the header) timeout: the connection closes.
         case idle
+        /// A tunnel carried nothing either way for its idle timeout: both connections close.
+        case tunnelIdle
     }
 
     private(set) var waitingSince: NIODeadline?
@@ -37,6 +40,20 @@ struct ProxyTimeouts {
     /// nil: the response has no read timeout.
     private(set) var readTimeout: TimeAmount?
     private(set) var unwritableSince: NIODeadline?
+    /// In a tunnel: its last byte either way, and how long it may idle.
+    private(set) var tunnelActiveAt: NIODeadline?
+    private(set) var tunnelIdle = TimeAmount.hours(1)
+
+    mutating func tunnelBegan(at now: NIODeadline, idle: TimeAmount) {
+        waitingSince = nil
+        headBegunAt = nil
+        tunnelActiveAt = now
+        tunnelIdle = idle
+    }
+
+    mutating func tunnelActivity(at now: NIODeadline) {
+        tunnelActiveAt = now
+    }
 
     /// Waiting for the next request (`first`: the connection's first, whose header timeout runs from now).
     mutating func waitForRequest(at now: NIODeadline, first: Bool) {
@@ -93,6 +110,10 @@ struct ProxyTimeouts {
             if let deadline { soonest = min(soonest ?? deadline, deadline) }
         }
         consider(unwritableSince.map { $0 + limits.send })
+        if let tunnelActiveAt {
+            consider(tunnelActiveAt + tunnelIdle)
+            return soonest
+        }
         if responseStarted, !backendPaused, let readTimeout { consider(lastUpstreamRead.map { $0 + readTimeout }) }
         if !responseStarted { consider(responseDeadline) }
         if !responsePending, let since = waitingSince {
@@ -106,6 +127,9 @@ struct ProxyTimeouts {
         at now: NIODeadline, _ limits: Limits, responsePending: Bool, responseStarted: Bool, backendPaused: Bool
     ) -> Expiry? {
         if let since = unwritableSince, since + limits.send <= now { return .clientStoppedReading }
+        if let tunnelActiveAt {
+            return tunnelActiveAt + tunnelIdle <= now ? .tunnelIdle : nil
+        }
         if responseStarted, !backendPaused, let last = lastUpstreamRead, let readTimeout, last + readTimeout <= now {
             return .backendStalled
         }

@@ -2,7 +2,9 @@ import NIOCore
 
 /// Cuts the backend's responses out of its byte stream and hands their parts to the client connection that holds
 /// the upstream connection (same event loop). Informational (1xx) responses are not relayed. While the connection
-/// idles in the pool it has no owner: anything the backend sends then is a protocol error and closes it.
+/// idles in the pool it has no owner: anything the backend sends then is a protocol error and closes it. After a
+/// `101` that accepts the request's WebSocket handshake the connection is a tunnel: every byte after the 101's
+/// head goes to the owner as it comes, never parsed as HTTP again.
 final class UpstreamResponseHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
@@ -12,17 +14,24 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
     private var framer = HTTP1ResponseFramer()
     /// Whether a response is awaited.
     private var awaiting = false
+    /// The backend switched to WebSocket.
+    private var tunnel = false
 
     /// A request has been sent: its response is read next (`dechunk`: the client speaks HTTP/1.0, so a chunked
-    /// or close-delimited body goes to it as data alone).
-    func expectResponse(toHEAD: Bool, dechunk: Bool) {
+    /// or close-delimited body goes to it as data alone; `webSocket`: the handshake the request opened).
+    func expectResponse(toHEAD: Bool, dechunk: Bool, webSocket: WebSocketUpgrade? = nil) {
         awaiting = true
         framer.toHEAD = toHEAD
         framer.dechunk = dechunk
+        framer.webSocket = webSocket
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
+        if tunnel {
+            if let owner { owner.tunnelFromBackend(buffer) } else { context.close(promise: nil) }
+            return
+        }
         guard owner != nil, awaiting else {
             context.close(promise: nil)  // nothing was asked
             return
@@ -32,7 +41,16 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
                 // The owner may let the connection go while it takes a part.
                 guard let owner else { break }
                 switch part {
-                case .head(let (head, framing)): owner.upstreamResponse(.head(head, framing))
+                case .head(let (head, framing)):
+                    if head.status == 101 {
+                        // The framer let it through: it accepts the handshake. What follows it is WebSocket.
+                        tunnel = true
+                        awaiting = false
+                        owner.upstreamResponse(.switching(head))
+                        if buffer.readableBytes > 0, let owner = self.owner { owner.tunnelFromBackend(buffer) }
+                        return
+                    }
+                    owner.upstreamResponse(.head(head, framing))
                 case .body(let slice): owner.upstreamResponse(.body(slice))
                 case .end:
                     awaiting = false
